@@ -1,0 +1,142 @@
+"""The audit of one account and region: collect a snapshot, run the checks, assemble the report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable
+
+from .checks.registry import REGISTRY, all_checks, run_checks
+from .collect.clients import AwsClients
+from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
+from .collect.snapshot import collect_snapshot
+from .config import AuditConfig, Thresholds
+from .model import (
+    AccountSnapshot,
+    AuditReport,
+    AuditWindow,
+    CoverageGap,
+    Finding,
+    FunctionSnapshot,
+    FunctionSummary,
+)
+
+Progress = Callable[[str, int, int], None]
+
+
+def audit(clients: AwsClients, config: AuditConfig, at: datetime, progress: Progress | None = None) -> AuditReport:
+    """Audit the account and region that `clients` reach, for the window that ends at `at`."""
+    window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
+    account = clients.account_id()
+    snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress)
+
+    notes: list[str] = []
+    thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
+    findings = list(
+        run_checks(
+            snapshot,
+            thresholds_for=lambda fn: thresholds[fn.arn],
+            account_thresholds=config.thresholds,
+            enabled=lambda check_id: check_id not in config.disabled_checks,
+        )
+    )
+    findings = _apply_suppressions(findings, snapshot, config)
+    findings, series_queries = _with_hourly_series(clients, findings, snapshot, notes)
+    return AuditReport(
+        account=account,
+        region=clients.region,
+        window=window,
+        functions_audited=len(snapshot.functions),
+        functions=tuple(_summaries(snapshot, findings)),
+        findings=tuple(findings),
+        coverage_gaps=snapshot.gaps + tuple(gap for fn in snapshot.functions for gap in _function_gaps(fn)),
+        api_calls=clients.api_calls(),
+        metric_queries={"fleet": fleet_queries, "series": series_queries},
+        scope=config.scope,
+        notes=tuple(notes),
+    )
+
+
+def _thresholds_by_function(snapshot: AccountSnapshot, defaults: Thresholds, notes: list[str]) -> dict[str, Thresholds]:
+    result = {}
+    for fn in snapshot.functions:
+        result[fn.arn], problems = defaults.overridden_by_tags(fn.tags)
+        notes.extend(f"{fn.name}: {problem}; the default threshold applies" for problem in problems)
+    return result
+
+
+def _apply_suppressions(findings: list[Finding], snapshot: AccountSnapshot, config: AuditConfig) -> list[Finding]:
+    tags = {fn.arn: fn.tags for fn in snapshot.functions}
+    today = snapshot.window.end.date()
+    result = []
+    for finding in findings:
+        reason = config.suppression_for(
+            finding.check_id, finding.function_name, tags.get(finding.function_arn or "", {}), today
+        )
+        result.append(replace(finding, suppressed_by=reason) if reason else finding)
+    return result
+
+
+def _with_hourly_series(
+    clients: AwsClients, findings: list[Finding], snapshot: AccountSnapshot, notes: list[str]
+) -> tuple[list[Finding], int]:
+    """Second, small metrics pass: hourly series over the current window, for active findings only."""
+    wanted: dict[tuple[str, str], MetricRequest] = {}
+    for finding in findings:
+        if finding.suppressed_by or not finding.function_arn:
+            continue
+        for metric in REGISTRY[finding.check_id].series:
+            wanted[(finding.function_arn, metric)] = MetricRequest(
+                owner=finding.function_arn, metric=metric, function_name=finding.function_name
+            )
+    if not wanted:
+        return findings, 0
+    results = fetch_metrics(
+        clients.client("cloudwatch"), list(wanted.values()), snapshot.window.start, snapshot.window.end, HOURLY
+    )
+    for owner, reason in sorted(results.failed.items()):
+        notes.append(f"hourly series for {owner} unavailable: {reason}")
+    enriched = [
+        replace(finding, series=series_for(results, finding.function_arn, REGISTRY[finding.check_id].series))
+        if finding.function_arn and not finding.suppressed_by and finding.function_arn not in results.failed
+        else finding
+        for finding in findings
+    ]
+    return enriched, len(wanted)
+
+
+def _summaries(snapshot: AccountSnapshot, findings: list[Finding]):
+    unhealthy = {
+        f.function_arn
+        for f in findings
+        if f.function_arn and not f.suppressed_by and f.check_id != "audit-coverage-gap"
+    }
+    account_wide_gap = any(gap.function_name is None for gap in snapshot.gaps)
+    for fn in snapshot.functions:
+        if fn.arn in unhealthy:
+            status = "unhealthy"
+        elif fn.unread or account_wide_gap:
+            status = "unknown"
+        else:
+            status = "healthy"
+        yield FunctionSummary(name=fn.name, arn=fn.arn, runtime=fn.runtime, status=status)
+
+
+def _function_gaps(fn: FunctionSnapshot):
+    for source, reason in sorted(fn.unread.items()):
+        yield CoverageGap(source=source, reason=reason, function_name=fn.name, function_arn=fn.arn)
+
+
+def check_catalogue() -> list[dict[str, str]]:
+    """The registry as rows, for `healthaudit checks` and the README."""
+    return [
+        {
+            "id": spec.id,
+            "severity": spec.severity.value,
+            "title": spec.title,
+            "permissions": ", ".join(spec.permissions),
+            "remediation": spec.remediation,
+            "docs": spec.docs,
+        }
+        for spec in all_checks()
+    ]

@@ -1,0 +1,27 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from .registry import check
+
+DROP_METRICS = ("AsyncEventsDropped", "DeadLetterErrors", "DestinationDeliveryFailures")
+
+
+@check(
+    id="async-events-dropped",
+    title="Asynchronous events were lost",
+    severity=Severity.HIGH,
+    permissions=("cloudwatch:GetMetricData",),
+    remediation=(
+        "Give the function an on-failure destination, check that its execution role may send to the DLQ or"
+        " destination, and raise MaximumEventAgeInSeconds if events expired while throttled."
+    ),
+    docs="https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html",
+    needs=(DataSource.METRICS,),
+    series=DROP_METRICS,
+)
+def async_events_dropped(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    counts = {metric: fn.current.sum(metric) for metric in DROP_METRICS}
+    if any(counts.values()):
+        parts = ", ".join(f"{value:.0f} {metric}" for metric, value in counts.items() if value)
+        yield fn.finding(f"asynchronous events lost: {parts}", evidence=counts)

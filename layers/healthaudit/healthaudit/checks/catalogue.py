@@ -1,0 +1,16 @@
+"""Importing this module registers every check; one module per check id."""
+
+from . import (  # noqa: F401
+    async_events_dropped,
+    audit_coverage_gap,
+    concurrency_near_limit,
+    duration_near_timeout,
+    error_rate_high,
+    iterator_age_high,
+    log_retention_unset,
+    no_failure_destination,
+    provisioned_spillover,
+    runtime_deprecated,
+    throttled,
+    tracing_disabled,
+)

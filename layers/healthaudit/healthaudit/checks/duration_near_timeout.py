@@ -1,0 +1,31 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from .registry import check
+
+
+@check(
+    id="duration-near-timeout",
+    title="Duration is close to the timeout",
+    severity=Severity.MEDIUM,
+    permissions=("cloudwatch:GetMetricData",),
+    remediation=(
+        "Find what is slow (X-Ray traces, downstream latency) and fix it, or raise the timeout with headroom;"
+        " more memory also brings more CPU."
+    ),
+    docs="https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html",
+    needs=(DataSource.METRICS,),
+    series=("Duration",),
+)
+def duration_near_timeout(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    p99 = fn.current.max("Duration")
+    timeout_ms = fn.timeout_seconds * 1000
+    if p99 is None or not timeout_ms:
+        return
+    ratio = p99 / timeout_ms
+    if ratio > thresholds.max_duration_timeout_ratio:
+        yield fn.finding(
+            f"p99 duration {p99:.0f} ms is {ratio:.0%} of the {fn.timeout_seconds} s timeout",
+            evidence={"p99_duration_ms": p99, "timeout_ms": timeout_ms, "ratio": round(ratio, 4)},
+        )

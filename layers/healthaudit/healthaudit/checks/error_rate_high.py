@@ -1,0 +1,38 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from .registry import check
+
+
+@check(
+    id="error-rate-high",
+    title="Error rate is high",
+    severity=Severity.HIGH,
+    permissions=("cloudwatch:GetMetricData",),
+    remediation=(
+        "Open the function's recent error logs (CloudWatch Logs Insights: filter @message like /ERROR/) and its"
+        " X-Ray traces; roll back the last deployment if the errors started with it."
+    ),
+    docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
+    needs=(DataSource.METRICS,),
+    series=("Errors", "Invocations"),
+)
+def error_rate_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    invocations = fn.current.sum("Invocations")
+    errors = fn.current.sum("Errors")
+    if invocations < thresholds.min_invocations_for_error_rate or invocations == 0:
+        return
+    rate = errors / invocations
+    if rate > thresholds.max_error_rate:
+        baseline_invocations = fn.baseline.sum("Invocations")
+        baseline_rate = fn.baseline.sum("Errors") / baseline_invocations if baseline_invocations else None
+        yield fn.finding(
+            f"{errors:.0f} errors in {invocations:.0f} invocations ({rate:.1%})",
+            evidence={
+                "errors": errors,
+                "invocations": invocations,
+                "error_rate": round(rate, 6),
+                "baseline_error_rate": None if baseline_rate is None else round(baseline_rate, 6),
+            },
+        )

@@ -1,0 +1,33 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from .registry import check
+
+
+@check(
+    id="iterator-age-high",
+    title="Stream consumer is falling behind",
+    severity=Severity.HIGH,
+    permissions=("cloudwatch:GetMetricData", "lambda:ListEventSourceMappings"),
+    remediation=(
+        "Raise the event source mapping's ParallelizationFactor or BatchSize, add shards, or fix slow or failing"
+        " batches (set BisectBatchOnFunctionError and an on-failure destination so poison records do not block)."
+    ),
+    docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics",
+    needs=(DataSource.METRICS, DataSource.EVENT_SOURCE_MAPPINGS),
+    series=("IteratorAge",),
+)
+def iterator_age_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    if not fn.is_stream_consumer:
+        return
+    age_ms = fn.current.max("IteratorAge")
+    if age_ms is None:
+        return
+    if age_ms > thresholds.max_iterator_age_seconds * 1000:
+        streams = [source.arn for source in fn.event_sources if source.is_stream]
+        yield fn.finding(
+            f"records waited up to {age_ms / 1000:.0f} s before processing"
+            f" (limit {thresholds.max_iterator_age_seconds:.0f} s)",
+            evidence={"max_iterator_age_ms": age_ms, "streams": streams},
+        )

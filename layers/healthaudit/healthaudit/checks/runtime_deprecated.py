@@ -1,0 +1,33 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from ..runtimes import deprecation_date
+from .registry import check
+
+
+@check(
+    id="runtime-deprecated",
+    title="Runtime is deprecated or soon will be",
+    severity=Severity.MEDIUM,
+    permissions=("lambda:ListFunctions",),
+    remediation=(
+        "Move the function to a supported runtime version (test it first: major versions are not backward"
+        " compatible); deprecated runtimes get no security patches and later block updates."
+    ),
+    docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html",
+    needs=(DataSource.INVENTORY,),
+)
+def runtime_deprecated(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    if not fn.runtime:
+        return  # container images bring their own runtime
+    deprecated_on = deprecation_date(fn.runtime)
+    if deprecated_on is None:
+        return
+    days_left = (deprecated_on - fn.as_of).days
+    if days_left <= thresholds.runtime_deprecation_warning_days:
+        when = f"was deprecated on {deprecated_on}" if days_left <= 0 else f"is deprecated on {deprecated_on}"
+        yield fn.finding(
+            f"runtime {fn.runtime} {when} ({days_left} days)",
+            evidence={"runtime": fn.runtime, "deprecation_date": deprecated_on.isoformat(), "days_left": days_left},
+        )

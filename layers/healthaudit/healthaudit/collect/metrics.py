@@ -1,0 +1,159 @@
+"""Metrics through batched GetMetricData: one query per function and metric, up to 500 queries a call.
+
+The fleet-wide pass asks for one datapoint per window length (the current window and each baseline
+window), which keeps the estimated datapoints, and so the datapoints-per-second quota, small. Only
+functions with findings get hourly series, in a second small pass.
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+from ..model import MetricSeries
+from .errors import READ_ERRORS, describe_error
+
+NAMESPACE = "AWS/Lambda"
+MAX_QUERIES_PER_CALL = 500
+HOURLY = 3600
+
+# The statistic that answers each question: Sum for counts, Maximum for levels, p99 for latency.
+# https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+STAT = {
+    "Invocations": "Sum",
+    "Errors": "Sum",
+    "Throttles": "Sum",
+    "Duration": "p99",
+    "ConcurrentExecutions": "Maximum",
+    "AsyncEventsReceived": "Sum",
+    "AsyncEventsDropped": "Sum",
+    "DeadLetterErrors": "Sum",
+    "DestinationDeliveryFailures": "Sum",
+    "ProvisionedConcurrencySpilloverInvocations": "Sum",
+    "IteratorAge": "Maximum",
+    "ClaimedAccountConcurrency": "Maximum",
+}
+FUNCTION_METRICS = (
+    "Invocations",
+    "Errors",
+    "Throttles",
+    "Duration",
+    "ConcurrentExecutions",
+    "AsyncEventsReceived",
+    "AsyncEventsDropped",
+    "DeadLetterErrors",
+    "DestinationDeliveryFailures",
+    "ProvisionedConcurrencySpilloverInvocations",
+)
+STREAM_METRICS = ("IteratorAge",)
+ACCOUNT_METRICS = ("ClaimedAccountConcurrency",)
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    owner: Hashable
+    """Whose metric this is: a function ARN, or "account"."""
+    metric: str
+    function_name: str | None = None
+
+    def query(self, query_id: str, period: int) -> dict[str, Any]:
+        dimensions = [{"Name": "FunctionName", "Value": self.function_name}] if self.function_name else []
+        return {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {"Namespace": NAMESPACE, "MetricName": self.metric, "Dimensions": dimensions},
+                "Period": period,
+                "Stat": STAT[self.metric],
+            },
+            "ReturnData": True,
+        }
+
+
+@dataclass
+class MetricResults:
+    points: dict[tuple[Hashable, str], list[tuple[datetime, float]]]
+    failed: dict[Hashable, str]
+    """Owners with at least one metric unread, with the reason."""
+    calls: int = 0
+
+
+def fetch_metrics(
+    cloudwatch: Any,
+    requests: Sequence[MetricRequest],
+    start: datetime,
+    end: datetime,
+    period: int,
+    workers: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+) -> MetricResults:
+    batches = [requests[i : i + MAX_QUERIES_PER_CALL] for i in range(0, len(requests), MAX_QUERIES_PER_CALL)]
+    results = MetricResults(points={}, failed={})
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batches)))) as pool:
+        for batch_points, batch_failed in pool.map(
+            lambda batch: _fetch_batch(cloudwatch, batch, start, end, period), batches
+        ):
+            results.points.update(batch_points)
+            results.failed.update(batch_failed)
+            done += 1
+            if progress:
+                progress(done, len(batches))
+    results.calls = len(batches)
+    return results
+
+
+def _fetch_batch(
+    cloudwatch: Any, batch: Sequence[MetricRequest], start: datetime, end: datetime, period: int
+) -> tuple[dict, dict]:
+    by_id = {f"m{index}": request for index, request in enumerate(batch)}
+    points: dict[tuple[Hashable, str], list[tuple[datetime, float]]] = {
+        (request.owner, request.metric): [] for request in batch
+    }
+    failed: dict[Hashable, str] = {}
+    queries = [request.query(query_id, period) for query_id, request in by_id.items()]
+    kwargs: dict[str, Any] = {
+        "MetricDataQueries": queries,
+        "StartTime": start,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
+    }
+    try:
+        while True:
+            response = cloudwatch.get_metric_data(**kwargs)
+            for result in response.get("MetricDataResults", []):
+                request = by_id.get(result.get("Id", ""))
+                if request is None:
+                    continue
+                if result.get("StatusCode") in ("InternalError", "Forbidden"):
+                    failed[request.owner] = f"GetMetricData {request.metric}: {result['StatusCode']}"
+                    continue
+                points[(request.owner, request.metric)].extend(
+                    zip(result.get("Timestamps", []), (float(v) for v in result.get("Values", [])), strict=False)
+                )
+            if not response.get("NextToken"):
+                break
+            kwargs["NextToken"] = response["NextToken"]
+    except READ_ERRORS as error:
+        reason = describe_error(error)
+        return {}, {request.owner: reason for request in batch}
+    for key in points:
+        points[key].sort()
+    return points, failed
+
+
+def series_for(results: MetricResults, owner: Hashable, metrics: Iterable[str]) -> tuple[MetricSeries, ...]:
+    series = []
+    for metric in metrics:
+        pairs = results.points.get((owner, metric), [])
+        series.append(
+            MetricSeries(
+                metric=metric,
+                stat=STAT[metric],
+                timestamps=tuple(t for t, _ in pairs),
+                values=tuple(v for _, v in pairs),
+            )
+        )
+    return tuple(series)

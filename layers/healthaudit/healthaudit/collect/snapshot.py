@@ -1,0 +1,247 @@
+"""Collect a snapshot of one account and region: every source read once, failures kept as gaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from ..config import AuditConfig
+from ..model import (
+    AccountSettings,
+    AccountSnapshot,
+    AuditWindow,
+    CoverageGap,
+    DataSource,
+    EventSource,
+    FunctionSnapshot,
+    MetricWindow,
+)
+from . import inventory, lookups
+from .clients import AwsClients
+from .errors import READ_ERRORS, describe_error
+from .metrics import ACCOUNT_METRICS, FUNCTION_METRICS, STREAM_METRICS, MetricRequest, MetricResults, fetch_metrics
+
+Progress = Callable[[str, int, int], None]
+
+# What each data source needs from IAM; checks declare their own, and the template grants the union.
+SOURCE_PERMISSIONS: dict[DataSource, tuple[str, ...]] = {
+    DataSource.INVENTORY: ("lambda:ListFunctions",),
+    DataSource.TAGS: ("tag:GetResources",),
+    DataSource.EVENT_SOURCE_MAPPINGS: ("lambda:ListEventSourceMappings",),
+    DataSource.ACCOUNT_SETTINGS: ("lambda:GetAccountSettings",),
+    DataSource.METRICS: ("cloudwatch:GetMetricData",),
+    DataSource.RESERVED_CONCURRENCY: ("lambda:GetFunctionConcurrency",),
+    DataSource.EVENT_INVOKE_CONFIG: ("lambda:GetFunctionEventInvokeConfig",),
+    DataSource.LOG_GROUPS: ("logs:DescribeLogGroups",),
+}
+
+
+@dataclass
+class _Collected:
+    """Scratch space while the sources are read; becomes an immutable AccountSnapshot."""
+
+    configs: list[dict[str, Any]]
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    event_sources: dict[str, list[EventSource]] = field(default_factory=dict)
+    unread: dict[str, dict[DataSource, str]] = field(default_factory=dict)
+    gaps: list[CoverageGap] = field(default_factory=list)
+
+    def unread_for_all(self, source: DataSource, reason: str) -> None:
+        """An account-wide gap: the checks that need this source run on no function."""
+        self.gaps.append(CoverageGap(source=source, reason=reason))
+
+    def unread_for(self, arn: str, source: DataSource, reason: str) -> None:
+        self.unread.setdefault(arn, {})[source] = reason
+
+
+def collect_snapshot(
+    clients: AwsClients,
+    config: AuditConfig,
+    window: AuditWindow,
+    account: str,
+    progress: Progress | None = None,
+) -> tuple[AccountSnapshot, int]:
+    """The account snapshot and the number of metric queries it took."""
+    report = progress or (lambda stage, done, total: None)
+    lambda_client = clients.client("lambda")
+    try:
+        configs = inventory.list_functions(lambda_client)
+    except READ_ERRORS as error:
+        gap = CoverageGap(source=DataSource.INVENTORY, reason=describe_error(error))
+        return AccountSnapshot(account, clients.region, window, functions=(), gaps=(gap,)), 0
+    report("inventory", len(configs), len(configs))
+    state = _Collected(configs=configs)
+
+    try:
+        state.tags = inventory.list_function_tags(clients.client("resourcegroupstaggingapi"))
+    except READ_ERRORS as error:
+        state.unread_for_all(DataSource.TAGS, describe_error(error))
+    state.configs = [c for c in configs if config.in_scope(_scope_document(c, state.tags))]
+
+    try:
+        state.event_sources = inventory.list_event_sources(lambda_client)
+    except READ_ERRORS as error:
+        state.unread_for_all(DataSource.EVENT_SOURCE_MAPPINGS, describe_error(error))
+
+    settings: AccountSettings | None = None
+    try:
+        settings = inventory.get_account_settings(lambda_client)
+    except READ_ERRORS as error:
+        state.gaps.append(CoverageGap(source=DataSource.ACCOUNT_SETTINGS, reason=describe_error(error)))
+
+    requests = _metric_requests(state)
+    metrics = fetch_metrics(
+        clients.client("cloudwatch"),
+        requests,
+        window.baseline_start,
+        window.end,
+        int(window.length.total_seconds()),
+        progress=lambda done, total: report("metrics", done, total),
+    )
+    for owner, reason in metrics.failed.items():
+        if owner == "account":
+            state.gaps.append(CoverageGap(source=DataSource.METRICS, reason=reason))
+        else:
+            state.unread_for(owner, DataSource.METRICS, reason)
+
+    windows = {arn: _split(metrics, arn, window) for arn in (c["FunctionArn"] for c in state.configs)}
+    reserved = _reserved_concurrency(lambda_client, state, windows, settings)
+    destinations = _failure_destinations(lambda_client, state, windows)
+    retention = _log_retention(clients.client("logs"), state)
+    report("lookups", 1, 1)
+
+    functions = tuple(
+        _function_snapshot(
+            c, state, windows[c["FunctionArn"]], reserved, destinations, retention, account, clients.region, window
+        )
+        for c in state.configs
+    )
+    account_current, _ = _split(metrics, "account", window)
+    snapshot = AccountSnapshot(
+        account=account,
+        region=clients.region,
+        window=window,
+        functions=functions,
+        settings=settings,
+        current=account_current,
+        gaps=tuple(state.gaps),
+    )
+    return snapshot, len(requests)
+
+
+def _scope_document(config: dict[str, Any], tags: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {**config, "Tags": tags.get(config["FunctionArn"], {})}
+
+
+def _metric_requests(state: _Collected) -> list[MetricRequest]:
+    requests = []
+    for config in state.configs:
+        arn, name = config["FunctionArn"], config["FunctionName"]
+        metric_names = FUNCTION_METRICS
+        if any(source.is_stream for source in state.event_sources.get(arn, [])):
+            metric_names += STREAM_METRICS
+        requests += [MetricRequest(owner=arn, metric=metric, function_name=name) for metric in metric_names]
+    requests += [MetricRequest(owner="account", metric=metric) for metric in ACCOUNT_METRICS]
+    return requests
+
+
+def _split(metrics: MetricResults, owner: str, window: AuditWindow) -> tuple[MetricWindow, MetricWindow]:
+    current: dict[str, tuple[float, ...]] = {}
+    baseline: dict[str, tuple[float, ...]] = {}
+    for (key, metric), pairs in metrics.points.items():
+        if key != owner:
+            continue
+        current[metric] = tuple(v for t, v in pairs if _at_or_after(t, window.start))
+        baseline[metric] = tuple(v for t, v in pairs if not _at_or_after(t, window.start))
+    return MetricWindow(current), MetricWindow(baseline)
+
+
+def _at_or_after(moment: datetime, start: datetime) -> bool:
+    return moment >= start
+
+
+def _reserved_concurrency(
+    lambda_client: Any, state: _Collected, windows: dict, settings: AccountSettings | None
+) -> dict:
+    if settings is not None and settings.reserved_total <= 0:
+        return {}
+    throttled, active = [], []
+    for config in state.configs:
+        arn = config["FunctionArn"]
+        current, _ = windows[arn]
+        if current.sum("Throttles") > 0:
+            throttled.append((current.sum("Throttles"), arn))
+        elif (current.max("ConcurrentExecutions") or 0) > 0:
+            active.append((current.max("ConcurrentExecutions"), arn))
+    candidates = [arn for _, arn in sorted(throttled, reverse=True)] + [arn for _, arn in sorted(active, reverse=True)]
+    results = lookups.reserved_concurrency(lambda_client, candidates, settings.reserved_total if settings else None)
+    for arn, reason in results.failed.items():
+        state.unread_for(arn, DataSource.RESERVED_CONCURRENCY, reason)
+    return results.values
+
+
+def _failure_destinations(lambda_client: Any, state: _Collected, windows: dict) -> dict:
+    candidates = [
+        config["FunctionArn"]
+        for config in state.configs
+        if windows[config["FunctionArn"]][0].sum("AsyncEventsReceived") > 0
+        and not config.get("DeadLetterConfig", {}).get("TargetArn")
+    ]
+    results = lookups.failure_destinations(lambda_client, candidates)
+    for arn, reason in results.failed.items():
+        state.unread_for(arn, DataSource.EVENT_INVOKE_CONFIG, reason)
+    return results.values
+
+
+def _log_retention(logs_client: Any, state: _Collected) -> dict[str, int | None] | None:
+    try:
+        return inventory.describe_log_groups(logs_client, {_log_group(c) for c in state.configs})
+    except READ_ERRORS as error:
+        state.unread_for_all(DataSource.LOG_GROUPS, describe_error(error))
+        return None
+
+
+def _log_group(config: dict[str, Any]) -> str:
+    return config.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{config['FunctionName']}"
+
+
+def _function_snapshot(
+    config: dict[str, Any],
+    state: _Collected,
+    windows: tuple[MetricWindow, MetricWindow],
+    reserved: dict,
+    destinations: dict,
+    retention: dict[str, int | None] | None,
+    account: str,
+    region: str,
+    window: AuditWindow,
+) -> FunctionSnapshot:
+    arn = config["FunctionArn"]
+    log_group = _log_group(config)
+    return FunctionSnapshot(
+        name=config["FunctionName"],
+        arn=arn,
+        account=account,
+        region=region,
+        as_of=window.end.date(),
+        runtime=config.get("Runtime"),
+        package_type=config.get("PackageType", "Zip"),
+        timeout_seconds=int(config.get("Timeout", 3)),
+        memory_mb=int(config.get("MemorySize", 128)),
+        code_size=int(config.get("CodeSize", 0)),
+        tracing_mode=config.get("TracingConfig", {}).get("Mode", "PassThrough"),
+        dead_letter_target=config.get("DeadLetterConfig", {}).get("TargetArn"),
+        log_group=log_group,
+        architectures=tuple(config.get("Architectures", ["x86_64"])),
+        last_modified=config.get("LastModified", ""),
+        tags=state.tags.get(arn, {}),
+        event_sources=tuple(state.event_sources.get(arn, [])),
+        reserved_concurrency=reserved.get(arn),
+        on_failure_destination=destinations.get(arn),
+        log_retention_days=None if retention is None else retention.get(log_group),
+        log_group_exists=None if retention is None else log_group in retention,
+        current=windows[0],
+        baseline=windows[1],
+        unread=state.unread.get(arn, {}),
+    )

@@ -1,0 +1,381 @@
+"""One validated config document (JSON or YAML) for the whole audit.
+
+Invalid config fails at start with a message that names the field, the value and what was
+expected. Thresholds can be overridden per function with `healthaudit:<threshold>` tags.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Mapping
+
+import jmespath
+import jmespath.exceptions
+import yaml
+
+TAG_PREFIX = "healthaudit:"
+SUPPRESS_TAG = "healthaudit:suppress"
+
+
+class ConfigError(ValueError):
+    """The config document is invalid; the message names the field, the value and the expectation."""
+
+
+def _ratio(value: float) -> str | None:
+    return None if 0 <= value <= 1 else "a number between 0 and 1"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "a number >= 0"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "a number > 0"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Defaults from DESIGN.md's catalogue; each can be overridden in config and per function by tag."""
+
+    max_throttle_rate: float = field(default=0.01, metadata={"valid": _ratio})
+    max_error_rate: float = field(default=0.05, metadata={"valid": _ratio})
+    min_invocations_for_error_rate: int = field(default=20, metadata={"valid": _non_negative})
+    max_duration_timeout_ratio: float = field(default=0.8, metadata={"valid": _ratio})
+    max_concurrency_ratio: float = field(default=0.8, metadata={"valid": _ratio})
+    max_iterator_age_seconds: float = field(default=300.0, metadata={"valid": _non_negative})
+    runtime_deprecation_warning_days: int = field(default=90, metadata={"valid": _non_negative})
+
+    def overridden_by_tags(self, tags: Mapping[str, str]) -> tuple[Thresholds, list[str]]:
+        """Apply `healthaudit:<threshold>` tags; returns the thresholds and a note per bad tag."""
+        changes: dict[str, Any] = {}
+        notes: list[str] = []
+        known = {f.name: f for f in fields(self)}
+        for key, raw in tags.items():
+            if not key.startswith(TAG_PREFIX) or key == SUPPRESS_TAG:
+                continue
+            name = key[len(TAG_PREFIX) :]
+            if name not in known:
+                notes.append(f"tag {key!r}: unknown threshold, expected one of {sorted(known)}")
+                continue
+            try:
+                changes[name] = _coerce_threshold(known[name], raw, f"tag {key}")
+            except ConfigError as error:
+                notes.append(str(error))
+        return (replace(self, **changes) if changes else self), notes
+
+
+@dataclass(frozen=True)
+class Suppression:
+    check: str = "*"
+    function: str = "*"
+    tag: str | None = None
+    until: date | None = None
+    reason: str = ""
+
+    def matches(self, check_id: str, function_name: str | None, tags: Mapping[str, str], today: date) -> bool:
+        if self.until is not None and today > self.until:
+            return False
+        if self.check != "*" and self.check != check_id:
+            return False
+        if not fnmatch.fnmatchcase(function_name or "", self.function):
+            return False
+        if self.tag is not None:
+            key, _, value = self.tag.partition("=")
+            if key not in tags or (value and tags[key] != value):
+                return False
+        return True
+
+    def describe(self) -> str:
+        parts = [f"check={self.check}", f"function={self.function}"]
+        if self.tag:
+            parts.append(f"tag={self.tag}")
+        if self.until:
+            parts.append(f"until={self.until.isoformat()}")
+        text = "config suppression (" + ", ".join(parts) + ")"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    channel: str | None = None
+    """Channel ID for chat.postMessage with a bot token."""
+    token_secret: str | None = None
+    """Secrets Manager name or ARN holding the bot token (or JSON with a `token` key)."""
+    token_env: str = "SLACK_BOT_TOKEN"
+    """Environment variable read when no secret is named (CLI use)."""
+    api_url: str | None = None
+    """Base URL of the Slack Web API; only to point at a Slack-compatible test server."""
+    max_findings: int = 10
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    window_hours: int = 24
+    baseline_days: int = 7
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    scope: str | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    disabled_checks: tuple[str, ...] = ()
+    slack: SlackConfig | None = None
+    bucket: str | None = None
+    report_prefix: str = "reports/"
+
+    def in_scope(self, document: Mapping[str, Any]) -> bool:
+        if not self.scope:
+            return True
+        return bool(jmespath.search(self.scope, document))
+
+    def suppression_for(
+        self, check_id: str, function_name: str | None, tags: Mapping[str, str], today: date
+    ) -> str | None:
+        tagged = {item.strip() for item in tags.get(SUPPRESS_TAG, "").split(",") if item.strip()}
+        if check_id in tagged or "all" in tagged:
+            return f"tag {SUPPRESS_TAG}={tags[SUPPRESS_TAG]}"
+        for suppression in self.suppressions:
+            if suppression.matches(check_id, function_name, tags, today):
+                return suppression.describe()
+        return None
+
+
+_TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks", "slack", "report"}
+
+
+def parse_config_text(text: str, source: str = "config") -> AuditConfig:
+    """JSON or YAML text to a validated config."""
+    try:
+        document = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid JSON or YAML ({error})") from None
+    return load_config(document if document is not None else {}, source)
+
+
+def load_config_file(path: str) -> AuditConfig:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise ConfigError(f"config file {path!r}: cannot be read ({error.strerror})") from None
+    return parse_config_text(text, source=path)
+
+
+def load_config(document: Any, source: str = "config") -> AuditConfig:
+    doc = _mapping(document, source, _TOP_LEVEL)
+    window = _mapping(doc.get("window", {}), f"{source}.window", {"hours", "baseline_days"})
+    thresholds = _load_thresholds(doc.get("thresholds", {}), f"{source}.thresholds")
+    report = _mapping(doc.get("report", {}), f"{source}.report", {"bucket", "prefix"})
+    config = AuditConfig(
+        window_hours=_integer(window.get("hours", 24), f"{source}.window.hours", 1, 24 * 14),
+        baseline_days=_integer(window.get("baseline_days", 7), f"{source}.window.baseline_days", 1, 14),
+        thresholds=thresholds,
+        scope=_scope(doc.get("scope"), f"{source}.scope"),
+        suppressions=tuple(_load_suppressions(doc.get("suppressions", []), f"{source}.suppressions")),
+        disabled_checks=tuple(_check_ids(doc.get("disabled_checks", []), f"{source}.disabled_checks")),
+        slack=_load_slack(doc.get("slack"), f"{source}.slack"),
+        bucket=_optional_string(report.get("bucket"), f"{source}.report.bucket"),
+        report_prefix=_prefix(report.get("prefix", "reports/"), f"{source}.report.prefix"),
+    )
+    return _checked_window(config, f"{source}.window")
+
+
+def _checked_window(config: AuditConfig, path: str) -> AuditConfig:
+    if config.window_hours * (config.baseline_days + 1) > 24 * 15:
+        raise ConfigError(
+            f"{path}: {config.window_hours} hours x {config.baseline_days + 1} windows reaches past 15 days;"
+            " expected the window and its baseline within CloudWatch's 15 days of fine-grained data"
+        )
+    return config
+
+
+def config_to_dict(config: AuditConfig) -> dict[str, Any]:
+    """The effective config, for `healthaudit run --format json` and the docs."""
+    return json.loads(json.dumps(_plain(config), default=str))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _load_thresholds(raw: Any, path: str) -> Thresholds:
+    known = {f.name: f for f in fields(Thresholds)}
+    values = _mapping(raw, path, set(known))
+    return Thresholds(
+        **{name: _coerce_threshold(known[name], value, f"{path}.{name}") for name, value in values.items()}
+    )
+
+
+def _coerce_threshold(spec: Any, raw: Any, path: str) -> Any:
+    expected_int = spec.type in ("int", int)
+    value: Any = raw
+    if isinstance(raw, str):
+        try:
+            value = int(raw) if expected_int else float(raw)
+        except ValueError:
+            value = raw
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: got {raw!r}, expected {'an integer' if expected_int else 'a number'}")
+    if expected_int and value != int(value):
+        raise ConfigError(f"{path}: got {raw!r}, expected an integer")
+    problem = spec.metadata["valid"](value)
+    if problem:
+        raise ConfigError(f"{path}: got {raw!r}, expected {problem}")
+    return int(value) if expected_int else float(value)
+
+
+def _load_suppressions(raw: Any, path: str) -> list[Suppression]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: got {raw!r}, expected a list of suppressions")
+    result = []
+    for index, item in enumerate(raw):
+        where = f"{path}[{index}]"
+        entry = _mapping(item, where, {"check", "function", "tag", "until", "reason"})
+        check_id = _string(entry.get("check", "*"), f"{where}.check")
+        if check_id != "*":
+            _check_ids([check_id], f"{where}.check")
+        tag = _optional_string(entry.get("tag"), f"{where}.tag")
+        if tag is not None and not tag.partition("=")[0]:
+            raise ConfigError(f"{where}.tag: got {tag!r}, expected 'key' or 'key=value'")
+        result.append(
+            Suppression(
+                check=check_id,
+                function=_string(entry.get("function", "*"), f"{where}.function"),
+                tag=tag,
+                until=_date(entry.get("until"), f"{where}.until"),
+                reason=_string(entry.get("reason", ""), f"{where}.reason"),
+            )
+        )
+    return result
+
+
+def _load_slack(raw: Any, path: str) -> SlackConfig | None:
+    if raw is None:
+        return None
+    entry = _mapping(raw, path, {f.name for f in fields(SlackConfig)})
+    channel = _optional_string(entry.get("channel"), f"{path}.channel")
+    if channel is not None and not (channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper()):
+        raise ConfigError(f"{path}.channel: got {channel!r}, expected a channel ID such as C0123456789 (not a #name)")
+    return SlackConfig(
+        channel=channel,
+        token_secret=_optional_string(entry.get("token_secret"), f"{path}.token_secret"),
+        token_env=_string(entry.get("token_env", "SLACK_BOT_TOKEN"), f"{path}.token_env"),
+        api_url=_optional_string(entry.get("api_url"), f"{path}.api_url"),
+        max_findings=_integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
+    )
+
+
+def _check_ids(raw: Any, path: str) -> list[str]:
+    from .checks.registry import all_checks
+
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(f"{path}: got {raw!r}, expected a list of check ids")
+    known = {spec.id for spec in all_checks()}
+    for item in raw:
+        if item not in known:
+            raise ConfigError(f"{path}: got {item!r}, expected one of {sorted(known)}")
+    return list(raw)
+
+
+def _scope(raw: Any, path: str) -> str | None:
+    if raw is None or raw == "":
+        return None
+    expression = _string(raw, path)
+    try:
+        jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as error:
+        message = str(error).splitlines()[0]
+        raise ConfigError(f"{path}: got {expression!r}, expected a JMESPath expression ({message})") from None
+    return expression
+
+
+def _mapping(raw: Any, path: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: got {raw!r}, expected a mapping")
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{path}: unknown key {key!r}, expected one of {sorted(allowed)}")
+    return raw
+
+
+def _string(raw: Any, path: str) -> str:
+    if not isinstance(raw, str):
+        raise ConfigError(f"{path}: got {raw!r}, expected a string")
+    return raw
+
+
+def _optional_string(raw: Any, path: str) -> str | None:
+    return None if raw is None else _string(raw, path)
+
+
+def _prefix(raw: Any, path: str) -> str:
+    prefix = _string(raw, path)
+    if prefix.startswith("/") or ".." in prefix.split("/"):
+        raise ConfigError(f"{path}: got {raw!r}, expected a relative S3 key prefix such as 'reports/'")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def _integer(raw: Any, path: str, low: int, high: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise ConfigError(f"{path}: got {raw!r}, expected an integer from {low} to {high}")
+    return raw
+
+
+def _date(raw: Any, path: str) -> date | None:
+    if raw is None:
+        return None
+    if isinstance(raw, datetime):
+        return raw.astimezone(timezone.utc).date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ConfigError(f"{path}: got {raw!r}, expected a date as YYYY-MM-DD")
+
+
+def config_from_environment(environ: Mapping[str, str], read_parameter: Callable[[str], str]) -> AuditConfig:
+    """The deployed function's config: the SSM document, then the template's parameters on top.
+
+    HEALTHAUDIT_CONFIG_PARAMETER names the SSM parameter holding the document (optional);
+    HEALTHAUDIT_BUCKET, HEALTHAUDIT_SLACK_SECRET_ARN and HEALTHAUDIT_SLACK_CHANNEL come from the template.
+    """
+    parameter = environ.get("HEALTHAUDIT_CONFIG_PARAMETER", "")
+    config = (
+        parse_config_text(read_parameter(parameter), source=f"SSM parameter {parameter}")
+        if parameter
+        else AuditConfig()
+    )
+    bucket = environ.get("HEALTHAUDIT_BUCKET") or config.bucket
+    secret = environ.get("HEALTHAUDIT_SLACK_SECRET_ARN") or None
+    channel = environ.get("HEALTHAUDIT_SLACK_CHANNEL") or None
+    slack = config.slack
+    if secret or channel:
+        slack = replace(
+            slack or SlackConfig(), **{k: v for k, v in (("token_secret", secret), ("channel", channel)) if v}
+        )
+        load_config({"slack": {"channel": slack.channel}}, source="environment HEALTHAUDIT_SLACK_CHANNEL")
+    return replace(config, bucket=bucket, slack=slack)
+
+
+MANUAL_RUN_OVERRIDES = {"scope", "window_hours", "notify"}
+
+
+def apply_run_overrides(config: AuditConfig, detail: Any, source: str = "event.detail") -> tuple[AuditConfig, bool]:
+    """A manual run's overrides (narrower scope, another window, no Slack post); returns (config, notify)."""
+    overrides = _mapping(detail if detail is not None else {}, source, MANUAL_RUN_OVERRIDES)
+    changes: dict[str, Any] = {}
+    if "scope" in overrides:
+        changes["scope"] = _scope(overrides["scope"], f"{source}.scope")
+    if "window_hours" in overrides:
+        changes["window_hours"] = _integer(overrides["window_hours"], f"{source}.window_hours", 1, 24 * 14)
+    notify = overrides.get("notify", True)
+    if not isinstance(notify, bool):
+        raise ConfigError(f"{source}.notify: got {notify!r}, expected true or false")
+    return _checked_window(replace(config, **changes), f"{source}.window_hours"), notify

@@ -1,0 +1,347 @@
+"""The report schema: frozen dataclasses that every stage passes along.
+
+Collectors build snapshots, checks turn snapshots into findings, the audit assembles the report.
+Nothing here talks to AWS or Slack.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Mapping
+
+SCHEMA_VERSION = "1.0"
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 is the worst."""
+        return list(Severity).index(self)
+
+
+class DataSource(enum.StrEnum):
+    """Where a snapshot's facts come from; a source that could not be read is a coverage gap."""
+
+    INVENTORY = "inventory"
+    TAGS = "tags"
+    EVENT_SOURCE_MAPPINGS = "event-source-mappings"
+    ACCOUNT_SETTINGS = "account-settings"
+    METRICS = "metrics"
+    RESERVED_CONCURRENCY = "reserved-concurrency"
+    EVENT_INVOKE_CONFIG = "event-invoke-config"
+    LOG_GROUPS = "log-groups"
+
+
+@dataclass(frozen=True)
+class AuditWindow:
+    """The current window and, before it, the baseline it is compared with."""
+
+    start: datetime
+    end: datetime
+    baseline_start: datetime
+
+    @classmethod
+    def ending_at(cls, at: datetime, hours: int = 24, baseline_days: int = 7) -> AuditWindow:
+        """Windows end on the hour at or before `at`, so a rerun of the same event audits the same data."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+        end = at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        start = end - timedelta(hours=hours)
+        return cls(start=start, end=end, baseline_start=start - timedelta(hours=hours * baseline_days))
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def baseline_periods(self) -> int:
+        return int((self.start - self.baseline_start) / self.length)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "baseline_start": _iso(self.baseline_start),
+        }
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """One metric statistic over time, as GetMetricData returns it (oldest first)."""
+
+    metric: str
+    stat: str
+    timestamps: tuple[datetime, ...] = ()
+    values: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "stat": self.stat,
+            "timestamps": [_iso(t) for t in self.timestamps],
+            "values": list(self.values),
+        }
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    """The datapoints of each metric inside one window; CloudWatch omits periods without data."""
+
+    points: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def sum(self, metric: str) -> float:
+        return float(sum(self.points.get(metric, ())))
+
+    def max(self, metric: str) -> float | None:
+        values = self.points.get(metric, ())
+        return max(values) if values else None
+
+    def has(self, metric: str) -> bool:
+        return bool(self.points.get(metric))
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """An event source mapping of a function, as ListEventSourceMappings reports it."""
+
+    arn: str
+    state: str = "Enabled"
+
+    @property
+    def service(self) -> str:
+        """The service part of the source ARN: kinesis, dynamodb, sqs, kafka, mq, rds (DocumentDB)…"""
+        parts = self.arn.split(":")
+        return parts[2] if len(parts) > 2 else "unknown"
+
+    @property
+    def is_stream(self) -> bool:
+        """Sources whose consumers report IteratorAge (Kinesis and DynamoDB streams)."""
+        return self.service == "kinesis" or (self.service == "dynamodb" and "/stream/" in self.arn)
+
+
+@dataclass(frozen=True)
+class FunctionSnapshot:
+    """Everything the checks may know about one function; built by the collectors."""
+
+    name: str
+    arn: str
+    account: str
+    region: str
+    as_of: date = date(1970, 1, 1)
+    """The day the audit window ends: date-dependent checks (runtime deprecation) judge against it."""
+    runtime: str | None = None
+    package_type: str = "Zip"
+    timeout_seconds: int = 3
+    memory_mb: int = 128
+    code_size: int = 0
+    tracing_mode: str = "PassThrough"
+    dead_letter_target: str | None = None
+    log_group: str = ""
+    architectures: tuple[str, ...] = ("x86_64",)
+    last_modified: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    event_sources: tuple[EventSource, ...] = ()
+    reserved_concurrency: int | None = None
+    on_failure_destination: str | None = None
+    log_retention_days: int | None = None
+    log_group_exists: bool | None = None
+    current: MetricWindow = field(default_factory=MetricWindow)
+    baseline: MetricWindow = field(default_factory=MetricWindow)
+    unread: Mapping[DataSource, str] = field(default_factory=dict)
+    """Data sources that could not be read for this function, with the reason."""
+
+    @property
+    def is_stream_consumer(self) -> bool:
+        return any(source.is_stream for source in self.event_sources)
+
+    def finding(self, message: str, evidence: Mapping[str, Any] | None = None) -> Observation:
+        return Observation(
+            message=message,
+            evidence=dict(evidence or {}),
+            function_name=self.name,
+            function_arn=self.arn,
+        )
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    concurrency_limit: int
+    unreserved_concurrency: int
+
+    @property
+    def reserved_total(self) -> int:
+        return self.concurrency_limit - self.unreserved_concurrency
+
+
+@dataclass(frozen=True)
+class CoverageGap:
+    """A data source that could not be read: for one function, or (function None) account-wide."""
+
+    source: DataSource
+    reason: str
+    function_name: str | None = None
+    function_arn: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.value,
+            "reason": self.reason,
+            "function_name": self.function_name,
+            "function_arn": self.function_arn,
+        }
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    account: str
+    region: str
+    window: AuditWindow
+    functions: tuple[FunctionSnapshot, ...]
+    settings: AccountSettings | None = None
+    current: MetricWindow = field(default_factory=MetricWindow)
+    gaps: tuple[CoverageGap, ...] = ()
+
+    def finding(self, message: str, evidence: Mapping[str, Any] | None = None) -> Observation:
+        return Observation(message=message, evidence=dict(evidence or {}))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a check yields: the registry adds the check's identity to make it a Finding."""
+
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    function_name: str | None = None
+    function_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    title: str
+    severity: Severity
+    account: str
+    region: str
+    message: str
+    remediation: str
+    docs: str
+    function_name: str | None = None
+    function_arn: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    series: tuple[MetricSeries, ...] = ()
+    suppressed_by: str | None = None
+
+    @property
+    def resource(self) -> str:
+        return self.function_name or f"account {self.account} ({self.region})"
+
+    @property
+    def console_url(self) -> str:
+        base = f"https://{self.region}.console.aws.amazon.com/lambda/home?region={self.region}"
+        if self.function_name:
+            return f"{base}#/functions/{self.function_name}?tab=monitoring"
+        return f"{base}#/dashboard"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check_id": self.check_id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "account": self.account,
+            "region": self.region,
+            "function_name": self.function_name,
+            "function_arn": self.function_arn,
+            "message": self.message,
+            "evidence": dict(self.evidence),
+            "remediation": self.remediation,
+            "docs": self.docs,
+            "console_url": self.console_url,
+            "series": [s.to_dict() for s in self.series],
+            "suppressed_by": self.suppressed_by,
+        }
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    name: str
+    arn: str
+    runtime: str | None
+    status: str
+    """healthy, unhealthy, or unknown when a data source could not be read."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "arn": self.arn, "runtime": self.runtime, "status": self.status}
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    account: str
+    region: str
+    window: AuditWindow
+    functions_audited: int
+    functions: tuple[FunctionSummary, ...]
+    findings: tuple[Finding, ...]
+    coverage_gaps: tuple[CoverageGap, ...]
+    api_calls: Mapping[str, int]
+    metric_queries: Mapping[str, int]
+    scope: str | None = None
+    notes: tuple[str, ...] = ()
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppressed_by is None)
+
+    def counts_by_severity(self) -> dict[str, int]:
+        counts = {severity.value: 0 for severity in Severity}
+        for finding in self.active_findings:
+            counts[finding.severity.value] += 1
+        return counts
+
+    def worst_first(self) -> list[Finding]:
+        return sorted(
+            self.active_findings,
+            key=lambda f: (f.severity.rank, f.check_id, f.function_name or ""),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "account": self.account,
+            "region": self.region,
+            "window": self.window.to_dict(),
+            "scope": self.scope,
+            "functions_audited": self.functions_audited,
+            "counts_by_severity": self.counts_by_severity(),
+            "findings": [f.to_dict() for f in self.worst_first()]
+            + [f.to_dict() for f in self.findings if f.suppressed_by is not None],
+            "coverage_gaps": [g.to_dict() for g in self.coverage_gaps],
+            "functions": [f.to_dict() for f in self.functions],
+            "api_calls": dict(sorted(self.api_calls.items())),
+            "metric_queries": dict(self.metric_queries),
+            "notes": list(self.notes),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "region": self.region,
+            "window_end": _iso(self.window.end),
+            "functions_audited": self.functions_audited,
+            "findings": len(self.active_findings),
+            "suppressed": len(self.findings) - len(self.active_findings),
+            "counts_by_severity": self.counts_by_severity(),
+            "coverage_gaps": len(self.coverage_gaps),
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,334 @@
+"""A realistic demo fleet with known problems, seeded over plain boto3 calls.
+
+Every planted problem names the check that must find it; every other function must stay quiet.
+The metrics are what Lambda itself would publish to AWS/Lambda, hour by hour, over the audit
+window and its baseline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+
+HOURS_OF_HISTORY = 8 * 24
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Hourly traffic of one function in the current window (the baseline is the healthy pattern)."""
+
+    invocations: int = 100
+    errors: int = 0
+    throttles: int = 0
+    duration_ms: tuple[float, ...] = (120.0, 180.0, 250.0)
+    """Typical durations; the slowest is the p99-ish tail."""
+    concurrency: int = 2
+    async_received: int = 0
+    async_dropped: int = 0
+    spillover: int = 0
+    iterator_age_ms: float | None = None
+    active_hours: int = 24
+    """How many hours of the current window saw traffic (from its start)."""
+
+    def baseline(self) -> Traffic:
+        """The healthy pattern the function had before the current window."""
+        return Traffic(
+            invocations=self.invocations,
+            concurrency=min(self.concurrency, 2),
+            async_received=self.async_received,
+            iterator_age_ms=None if self.iterator_age_ms is None else 1000.0,
+            active_hours=self.active_hours,
+        )
+
+
+@dataclass(frozen=True)
+class PlantedFunction:
+    name: str
+    expect: frozenset[str] = frozenset()
+    """Check ids that must fire on this function (empty: it must stay healthy)."""
+    why: str = "healthy"
+    runtime: str = "python3.12"
+    timeout: int = 30
+    memory: int = 512
+    tracing: str = "Active"
+    tags: dict[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    dead_letter: bool = False
+    on_failure_destination: bool = False
+    stream_consumer: bool = False
+    log_retention_days: int | None = 30
+    current: Traffic = Traffic()
+    expect_suppressed: frozenset[str] = frozenset()
+
+
+def demo_fleet() -> list[PlantedFunction]:
+    healthy_names = [
+        "orders-api",
+        "orders-worker",
+        "catalog-search",
+        "catalog-indexer",
+        "cart-service",
+        "users-auth",
+        "users-profile",
+        "notifications-push",
+        "shipping-quotes",
+        "shipping-labels",
+        "invoices-render",
+        "search-suggest",
+        "reviews-moderation",
+        "recommendations",
+        "image-resizer",
+        "feature-flags",
+        "health-probe",
+    ]
+    fleet = [
+        PlantedFunction(name=name, tags={"team": "platform" if i % 2 else "shop"})
+        for i, name in enumerate(healthy_names)
+    ]
+    fleet += [
+        PlantedFunction(
+            "checkout-payments",
+            expect=frozenset({"throttled"}),
+            why="3% of attempts throttled by the account limit",
+            current=Traffic(invocations=970, throttles=30, concurrency=40),
+            tags={"team": "payments"},
+        ),
+        PlantedFunction(
+            "ledger-writer",
+            expect=frozenset({"throttled", "concurrency-near-limit"}),
+            why="reserved concurrency 10: a few throttles and a peak of 9",
+            reserved_concurrency=10,
+            current=Traffic(invocations=2000, throttles=1, concurrency=9),
+            tags={"team": "payments"},
+        ),
+        PlantedFunction(
+            "inventory-sync",
+            expect=frozenset({"concurrency-near-limit"}),
+            why="peak concurrency 18 of 20 reserved",
+            reserved_concurrency=20,
+            current=Traffic(invocations=800, concurrency=18),
+        ),
+        PlantedFunction(
+            "fraud-scoring",
+            expect=frozenset({"error-rate-high"}),
+            why="8% of invocations fail",
+            current=Traffic(invocations=500, errors=40),
+            tags={"team": "payments"},
+        ),
+        PlantedFunction(
+            "pdf-export",
+            expect=frozenset({"duration-near-timeout"}),
+            why="p99 of 27 s against a 30 s timeout",
+            timeout=30,
+            current=Traffic(invocations=60, duration_ms=(9000.0, 14000.0, 27000.0)),
+        ),
+        PlantedFunction(
+            "clickstream-consumer",
+            expect=frozenset({"iterator-age-high"}),
+            why="Kinesis records waited 15 minutes",
+            stream_consumer=True,
+            current=Traffic(invocations=300, iterator_age_ms=900_000.0),
+        ),
+        PlantedFunction(
+            "email-sender",
+            expect=frozenset({"async-events-dropped"}),
+            why="24 async events dropped after their maximum age",
+            dead_letter=True,
+            current=Traffic(invocations=400, async_received=400, async_dropped=1),
+        ),
+        PlantedFunction(
+            "webhook-dispatcher",
+            expect=frozenset({"no-failure-destination"}),
+            why="invoked asynchronously with no DLQ and no on-failure destination",
+            current=Traffic(invocations=200, async_received=200),
+        ),
+        PlantedFunction(
+            "pricing-api",
+            expect=frozenset({"provisioned-spillover"}),
+            why="48 invocations spilled over provisioned concurrency",
+            current=Traffic(invocations=900, spillover=2),
+        ),
+        PlantedFunction(
+            "legacy-reporting",
+            expect=frozenset({"runtime-deprecated"}),
+            why="python3.9 was deprecated in December 2025",
+            runtime="python3.9",
+        ),
+        PlantedFunction(
+            "nightly-cleanup",
+            expect=frozenset({"tracing-disabled"}),
+            why="X-Ray active tracing is off",
+            tracing="PassThrough",
+        ),
+        PlantedFunction(
+            "audit-trail",
+            expect=frozenset({"log-retention-unset"}),
+            why="its log group never expires",
+            log_retention_days=None,
+        ),
+        # Near misses and opt-outs that must stay quiet.
+        PlantedFunction(
+            "batch-importer",
+            why="8% errors, but its tag raises the error-rate threshold to 10%",
+            tags={"healthaudit:max_error_rate": "0.1"},
+            current=Traffic(invocations=500, errors=40),
+        ),
+        PlantedFunction(
+            "quiet-cron",
+            why="2 errors in 10 invocations: too few invocations to judge",
+            current=Traffic(invocations=5, errors=1, active_hours=2),
+        ),
+        PlantedFunction(
+            "legacy-etl",
+            why="python3.8, deprecation acknowledged by tag",
+            runtime="python3.8",
+            tags={"healthaudit:suppress": "runtime-deprecated"},
+            expect_suppressed=frozenset({"runtime-deprecated"}),
+        ),
+        PlantedFunction(
+            "queue-consumer-dlq",
+            why="async with a dead-letter queue",
+            dead_letter=True,
+            current=Traffic(invocations=300, async_received=300),
+        ),
+        PlantedFunction(
+            "events-fanout",
+            why="async with an on-failure destination",
+            on_failure_destination=True,
+            current=Traffic(invocations=300, async_received=300),
+        ),
+    ]
+    return fleet
+
+
+def expected_findings(fleet: list[PlantedFunction]) -> dict[str, frozenset[str]]:
+    return {fn.name: fn.expect for fn in fleet}
+
+
+def seed_fleet(
+    session: boto3.Session, window_end: datetime, fleet: list[PlantedFunction] | None = None
+) -> list[PlantedFunction]:
+    """Create the fleet's functions, mappings, log groups and 8 days of hourly metrics ending at window_end."""
+    fleet = fleet if fleet is not None else demo_fleet()
+    window_end = window_end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    iam, lam, logs = session.client("iam"), session.client("lambda"), session.client("logs")
+    sqs, kinesis, cloudwatch = session.client("sqs"), session.client("kinesis"), session.client("cloudwatch")
+    role_arn = iam.create_role(
+        RoleName="demo-function-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    failures_queue = sqs.create_queue(QueueName="demo-failures")["QueueUrl"]
+    failures_arn = sqs.get_queue_attributes(QueueUrl=failures_queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    code = _tiny_zip()
+    for fn in fleet:
+        _create_function(lam, fn, role_arn, code, failures_arn)
+        if fn.stream_consumer:
+            kinesis.create_stream(StreamName=f"{fn.name}-stream", ShardCount=1)
+            stream_arn = kinesis.describe_stream(StreamName=f"{fn.name}-stream")["StreamDescription"]["StreamARN"]
+            lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=fn.name, StartingPosition="LATEST")
+        group = f"/aws/lambda/{fn.name}"
+        logs.create_log_group(logGroupName=group)
+        if fn.log_retention_days:
+            logs.put_retention_policy(logGroupName=group, retentionInDays=fn.log_retention_days)
+    _put_metrics(cloudwatch, fleet, window_end)
+    return fleet
+
+
+def _create_function(lam: Any, fn: PlantedFunction, role_arn: str, code: bytes, failures_arn: str) -> None:
+    kwargs: dict[str, Any] = {
+        "FunctionName": fn.name,
+        "Runtime": fn.runtime,
+        "Role": role_arn,
+        "Handler": "app.handler",
+        "Code": {"ZipFile": code},
+        "Timeout": fn.timeout,
+        "MemorySize": fn.memory,
+        "TracingConfig": {"Mode": fn.tracing},
+        "Tags": fn.tags,
+    }
+    if fn.dead_letter:
+        kwargs["DeadLetterConfig"] = {"TargetArn": failures_arn}
+    lam.create_function(**kwargs)
+    if fn.reserved_concurrency is not None:
+        lam.put_function_concurrency(FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency)
+    if fn.on_failure_destination:
+        lam.put_function_event_invoke_config(
+            FunctionName=fn.name, DestinationConfig={"OnFailure": {"Destination": failures_arn}}
+        )
+
+
+def _put_metrics(cloudwatch: Any, fleet: list[PlantedFunction], window_end: datetime) -> None:
+    batch: list[dict[str, Any]] = []
+    current_start = window_end - timedelta(hours=24)
+    for hour in range(HOURS_OF_HISTORY):
+        at = window_end - timedelta(hours=HOURS_OF_HISTORY - hour) + timedelta(minutes=30)
+        hour_of_day = hour % 24
+        for fn in fleet:
+            traffic = fn.current if at >= current_start else fn.current.baseline()
+            if hour_of_day >= traffic.active_hours:
+                continue
+            batch += _datums(fn.name, traffic, at)
+            if len(batch) >= 900:
+                cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=batch)
+                batch = []
+        batch.append(_datum("ClaimedAccountConcurrency", None, 120.0, at))
+    if batch:
+        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=batch)
+
+
+def _datums(name: str, traffic: Traffic, at: datetime) -> list[dict[str, Any]]:
+    counts = {
+        "Invocations": traffic.invocations,
+        "Errors": traffic.errors,
+        "Throttles": traffic.throttles,
+        "AsyncEventsReceived": traffic.async_received,
+        "AsyncEventsDropped": traffic.async_dropped,
+        "ProvisionedConcurrencySpilloverInvocations": traffic.spillover,
+    }
+    datums = [_datum(metric, name, float(value), at) for metric, value in counts.items() if value]
+    if traffic.invocations:
+        datums.append(_datum("ConcurrentExecutions", name, float(traffic.concurrency), at))
+        durations = list(traffic.duration_ms)
+        # Most invocations take the typical time; about 2% take the slowest, so it sets the p99.
+        tail = max(1, traffic.invocations // 50)
+        weights = [traffic.invocations - tail - (len(durations) - 2)] + [1] * (len(durations) - 2) + [tail]
+        datums.append(
+            {
+                "MetricName": "Duration",
+                "Dimensions": [{"Name": "FunctionName", "Value": name}],
+                "Timestamp": at,
+                "Values": durations,
+                "Counts": [float(max(w, 1)) for w in weights],
+                "Unit": "Milliseconds",
+            }
+        )
+    if traffic.iterator_age_ms is not None:
+        datums.append(_datum("IteratorAge", name, traffic.iterator_age_ms, at))
+    return datums
+
+
+def _datum(metric: str, function_name: str | None, value: float, at: datetime) -> dict[str, Any]:
+    dimensions = [{"Name": "FunctionName", "Value": function_name}] if function_name else []
+    return {"MetricName": metric, "Dimensions": dimensions, "Timestamp": at, "Value": value}
+
+
+def _tiny_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+    return buffer.getvalue()

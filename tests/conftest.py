@@ -1,0 +1,39 @@
+"""Shared fixtures: one moto server on loopback for the session, a fresh AWS account per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import boto3
+import pytest
+
+from healthaudit.sandbox import Sandbox
+
+REGION = "eu-west-1"
+_accounts = itertools.count(100000000001)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_aws():
+    # Tests must never reach real AWS, whatever the developer's shell holds.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HealthAuditTests")
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "healthaudit")
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def aws(sandbox) -> boto3.Session:
+    """A boto3 session for a fresh account of its own in the sandbox (moto isolates accounts)."""
+    return sandbox.session_for_account(f"{next(_accounts):012d}", region=REGION)

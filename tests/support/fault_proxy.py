@@ -1,0 +1,128 @@
+"""An HTTP proxy between boto3 and the sandbox that answers chosen operations with AWS errors.
+
+Errors are shaped as each protocol documents them, so botocore parses them as it would AWS's:
+- awsJson1_x: `__type` in a JSON body (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html)
+- restJson1: `X-Amzn-ErrorType` header (https://smithy.io/2.0/aws/protocols/aws-restjson1-protocol.html)
+- rpcv2Cbor: `__type` in a CBOR body (https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html)
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Fault:
+    operation: str
+    """The operation name (JSON and CBOR protocols), or a regex on "METHOD /path" for REST protocols."""
+    code: str = "AccessDeniedException"
+    status: int = 400
+    message: str = "injected by the test fault proxy"
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, faults: list[Fault] | None = None):
+        self.upstream = urlsplit(upstream)
+        self.faults = list(faults or [])
+        self.answered: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> FaultProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy._handle(self)
+
+            do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        fault = self._fault_for(request)
+        if fault is not None:
+            self.answered.append(fault.operation)
+            self._answer_fault(request, fault)
+            return
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("connection", "keep-alive")}
+        connection.request(request.command, request.path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        request.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                request.send_header(key, value)
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(payload)
+        connection.close()
+
+    def _fault_for(self, request: BaseHTTPRequestHandler) -> Fault | None:
+        target = request.headers.get("X-Amz-Target", "")
+        operation = target.rsplit(".", 1)[-1] if target else request.path.rstrip("/").rsplit("/", 1)[-1]
+        route = f"{request.command} {urlsplit(request.path).path}"
+        for fault in self.faults:
+            if fault.operation == operation or re.fullmatch(fault.operation, route):
+                return fault
+        return None
+
+    def _answer_fault(self, request: BaseHTTPRequestHandler, fault: Fault) -> None:
+        if request.headers.get("smithy-protocol") == "rpc-v2-cbor":
+            payload = _cbor_text_map({"__type": fault.code, "message": fault.message})
+            content_type = "application/cbor"
+        else:
+            payload = json.dumps({"__type": fault.code, "message": fault.message, "Message": fault.message}).encode()
+            content_type = "application/x-amz-json-1.1"
+        request.send_response(fault.status)
+        request.send_header("Content-Type", content_type)
+        request.send_header("X-Amzn-ErrorType", fault.code)
+        if request.headers.get("smithy-protocol"):
+            request.send_header("smithy-protocol", request.headers["smithy-protocol"])
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+
+def _cbor_text_map(items: dict[str, str]) -> bytes:
+    """A CBOR map of short text strings (RFC 8949 major types 5 and 3)."""
+
+    def text(value: str) -> bytes:
+        data = value.encode()
+        if len(data) < 24:
+            return bytes([0x60 | len(data)]) + data
+        if len(data) < 256:
+            return bytes([0x78, len(data)]) + data
+        return bytes([0x79]) + len(data).to_bytes(2, "big") + data
+
+    out = bytes([0xA0 | len(items)])
+    for key, value in items.items():
+        out += text(key) + text(value)
+    return out

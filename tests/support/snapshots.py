@@ -1,0 +1,56 @@
+"""Builders for snapshots in unit tests: metrics by name, everything else by keyword."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from healthaudit.model import (
+    AccountSettings,
+    AccountSnapshot,
+    AuditWindow,
+    EventSource,
+    FunctionSnapshot,
+    MetricWindow,
+)
+
+WINDOW = AuditWindow.ending_at(datetime(2026, 11, 28, 6, tzinfo=timezone.utc))
+
+
+def function(name: str = "fn", baseline: dict[str, Any] | None = None, **fields: Any) -> FunctionSnapshot:
+    """A function snapshot; capitalised keywords are current-window metrics (a number or a tuple of points)."""
+    metrics = {key: _points(value) for key, value in fields.items() if key[:1].isupper()}
+    attributes = {key: value for key, value in fields.items() if not key[:1].isupper()}
+    attributes.setdefault("as_of", date(2026, 11, 28))
+    return FunctionSnapshot(
+        name=name,
+        arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{name}",
+        account="123456789012",
+        region="eu-west-1",
+        current=MetricWindow(metrics),
+        baseline=MetricWindow({key: _points(value) for key, value in (baseline or {}).items()}),
+        **attributes,
+    )
+
+
+def account(
+    functions: tuple[FunctionSnapshot, ...] = (),
+    settings: AccountSettings | None = None,
+    **metrics: Any,
+) -> AccountSnapshot:
+    return AccountSnapshot(
+        account="123456789012",
+        region="eu-west-1",
+        window=WINDOW,
+        functions=functions,
+        settings=settings,
+        current=MetricWindow({key: _points(value) for key, value in metrics.items()}),
+    )
+
+
+def kinesis_source() -> EventSource:
+    return EventSource(arn="arn:aws:kinesis:eu-west-1:123456789012:stream/clicks")
+
+
+def _points(value: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else (float(value),)

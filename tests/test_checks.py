@@ -1,0 +1,244 @@
+"""Each check at the edges of its thresholds; a table per check."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from healthaudit.checks.async_events_dropped import async_events_dropped
+from healthaudit.checks.audit_coverage_gap import account_coverage_gap, audit_coverage_gap
+from healthaudit.checks.concurrency_near_limit import account_concurrency_near_limit, concurrency_near_limit
+from healthaudit.checks.duration_near_timeout import duration_near_timeout
+from healthaudit.checks.error_rate_high import error_rate_high
+from healthaudit.checks.iterator_age_high import iterator_age_high
+from healthaudit.checks.log_retention_unset import log_retention_unset
+from healthaudit.checks.no_failure_destination import no_failure_destination
+from healthaudit.checks.provisioned_spillover import provisioned_spillover
+from healthaudit.checks.runtime_deprecated import runtime_deprecated
+from healthaudit.checks.throttled import throttled
+from healthaudit.checks.tracing_disabled import tracing_disabled
+from healthaudit.config import Thresholds
+from healthaudit.model import AccountSettings, CoverageGap, DataSource, EventSource
+from tests.support.snapshots import account, function, kinesis_source
+
+DEFAULTS = Thresholds()
+
+
+def fires(check, fn, thresholds=DEFAULTS) -> bool:
+    return bool(list(check(fn, thresholds)))
+
+
+@pytest.mark.parametrize(
+    "throttles, invocations, reserved, expected",
+    [
+        (0, 1000, None, False),  # nothing throttled
+        (10, 990, None, False),  # exactly 1 %: not above
+        (11, 989, None, True),  # 1.1 %
+        (1, 0, None, True),  # every attempt throttled
+        (0, 0, None, False),  # idle
+        (1, 9999, None, False),  # 0.01 % against the account limit
+        (1, 9999, 50, True),  # any throttle under reserved concurrency
+        (0, 100, 50, False),  # reserved but never throttled
+        (5, 0, 0, True),  # reserved concurrency 0: function switched off
+    ],
+)
+def test_throttled(throttles, invocations, reserved, expected):
+    fn = function(Throttles=throttles, Invocations=invocations, reserved_concurrency=reserved)
+    assert fires(throttled, fn) is expected
+
+
+def test_throttled_names_the_limit_that_bit():
+    (reserved,) = throttled(function(Throttles=3, Invocations=97, reserved_concurrency=5), DEFAULTS)
+    (account_wide,) = throttled(function(Throttles=30, Invocations=70), DEFAULTS)
+    assert reserved.evidence["limit"] == "reserved concurrency 5"
+    assert account_wide.evidence["limit"] == "account concurrency"
+    assert account_wide.evidence["throttle_rate"] == 0.3
+
+
+@pytest.mark.parametrize(
+    "errors, invocations, expected",
+    [
+        (1, 20, False),  # exactly 5 % at the minimum volume: not above
+        (2, 20, True),  # 10 % at the minimum volume
+        (2, 19, False),  # 10.5 %, but below 20 invocations
+        (50, 1000, False),  # 5.0 %
+        (51, 1000, True),  # 5.1 %
+        (0, 0, False),  # idle
+        (0, 5000, False),
+    ],
+)
+def test_error_rate_high(errors, invocations, expected):
+    assert fires(error_rate_high, function(Errors=errors, Invocations=invocations)) is expected
+
+
+def test_error_rate_threshold_is_overridable():
+    fn = function(Errors=8, Invocations=100)
+    assert fires(error_rate_high, fn)
+    assert not fires(error_rate_high, fn, Thresholds(max_error_rate=0.1))
+
+
+def test_error_rate_evidence_compares_with_baseline():
+    (finding,) = error_rate_high(
+        function(Errors=10, Invocations=100, baseline={"Errors": 1, "Invocations": 1000}), DEFAULTS
+    )
+    assert finding.evidence["error_rate"] == 0.1
+    assert finding.evidence["baseline_error_rate"] == 0.001
+
+
+@pytest.mark.parametrize(
+    "p99_ms, timeout_s, expected",
+    [
+        (8000, 10, False),  # exactly 80 %
+        (8001, 10, True),
+        (2399, 3, False),
+        (2401, 3, True),
+        (None, 10, False),  # never invoked
+        (899_000, 900, True),
+    ],
+)
+def test_duration_near_timeout(p99_ms, timeout_s, expected):
+    metrics = {} if p99_ms is None else {"Duration": p99_ms}
+    assert fires(duration_near_timeout, function(timeout_seconds=timeout_s, **metrics)) is expected
+
+
+@pytest.mark.parametrize(
+    "peak, reserved, expected",
+    [
+        (8, 10, False),  # exactly 80 %
+        (9, 10, True),
+        (81, 100, True),
+        (80, 100, False),
+        (500, None, False),  # no reservation: the account-wide half judges it
+        (3, 0, False),  # reserved 0 throttles everything: the throttled check says so
+        (None, 10, False),
+    ],
+)
+def test_concurrency_near_limit(peak, reserved, expected):
+    metrics = {} if peak is None else {"ConcurrentExecutions": peak}
+    assert fires(concurrency_near_limit, function(reserved_concurrency=reserved, **metrics)) is expected
+
+
+@pytest.mark.parametrize(
+    "claimed, limit, expected",
+    [
+        (800, 1000, False),  # exactly 80 %
+        (801, 1000, True),
+        (None, 1000, False),
+        (50, 0, False),  # no quota read
+    ],
+)
+def test_account_concurrency_near_limit(claimed, limit, expected):
+    metrics = {} if claimed is None else {"ClaimedAccountConcurrency": claimed}
+    snapshot = account(settings=AccountSettings(concurrency_limit=limit, unreserved_concurrency=limit), **metrics)
+    assert bool(list(account_concurrency_near_limit(snapshot, DEFAULTS))) is expected
+
+
+@pytest.mark.parametrize(
+    "age_ms, stream, expected",
+    [
+        (300_000, True, False),  # exactly 5 minutes
+        (300_001, True, True),
+        (900_000, False, False),  # not a stream consumer (e.g. SQS)
+        (None, True, False),
+    ],
+)
+def test_iterator_age_high(age_ms, stream, expected):
+    sources = (kinesis_source(),) if stream else (EventSource(arn="arn:aws:sqs:eu-west-1:123456789012:jobs"),)
+    metrics = {} if age_ms is None else {"IteratorAge": age_ms}
+    assert fires(iterator_age_high, function(event_sources=sources, **metrics)) is expected
+
+
+def test_dynamodb_streams_are_streams_and_tables_are_not():
+    assert EventSource(arn="arn:aws:dynamodb:eu-west-1:1:table/t/stream/2026-01-01T00:00:00.000").is_stream
+    assert not EventSource(arn="arn:aws:dynamodb:eu-west-1:1:table/t").is_stream
+
+
+@pytest.mark.parametrize(
+    "dropped, dead_letter_errors, delivery_failures, expected",
+    [
+        (0, 0, 0, False),
+        (1, 0, 0, True),
+        (0, 1, 0, True),
+        (0, 0, 1, True),
+    ],
+)
+def test_async_events_dropped(dropped, dead_letter_errors, delivery_failures, expected):
+    fn = function(
+        AsyncEventsDropped=dropped, DeadLetterErrors=dead_letter_errors, DestinationDeliveryFailures=delivery_failures
+    )
+    assert fires(async_events_dropped, fn) is expected
+
+
+@pytest.mark.parametrize(
+    "received, dead_letter, destination, expected",
+    [
+        (0, None, None, False),  # never invoked asynchronously
+        (1, None, None, True),
+        (1, "arn:aws:sqs:eu-west-1:1:dlq", None, False),
+        (1, None, "arn:aws:sqs:eu-west-1:1:failures", False),
+    ],
+)
+def test_no_failure_destination(received, dead_letter, destination, expected):
+    fn = function(AsyncEventsReceived=received, dead_letter_target=dead_letter, on_failure_destination=destination)
+    assert fires(no_failure_destination, fn) is expected
+
+
+@pytest.mark.parametrize("spillover, expected", [(0, False), (1, True)])
+def test_provisioned_spillover(spillover, expected):
+    assert fires(provisioned_spillover, function(ProvisionedConcurrencySpilloverInvocations=spillover)) is expected
+
+
+@pytest.mark.parametrize(
+    "runtime, as_of, expected",
+    [
+        ("python3.12", date(2026, 11, 28), False),
+        ("python3.9", date(2026, 11, 28), True),  # deprecated 2025-12-15
+        ("python3.11", date(2027, 4, 1), True),  # 90 days before 2027-06-30: warn
+        ("python3.11", date(2027, 3, 31), False),  # 91 days left
+        ("nodejs20.x", date(2026, 4, 30), True),  # deprecation day itself
+        (None, date(2026, 11, 28), False),  # container image
+        ("provided.unknown", date(2026, 11, 28), False),  # not in the table: not called deprecated
+    ],
+)
+def test_runtime_deprecated(runtime, as_of, expected):
+    assert fires(runtime_deprecated, function(runtime=runtime, as_of=as_of)) is expected
+
+
+@pytest.mark.parametrize(
+    "mode, sources, expected",
+    [
+        ("Active", (), False),
+        ("PassThrough", (), True),
+        ("PassThrough", (EventSource(arn="arn:aws:kafka:eu-west-1:1:cluster/orders/abc"),), False),  # MSK: exempt
+        ("PassThrough", (EventSource(arn="arn:aws:mq:eu-west-1:1:broker:b:id"),), False),  # Amazon MQ: exempt
+        ("PassThrough", (kinesis_source(),), True),  # Kinesis is traceable
+    ],
+)
+def test_tracing_disabled(mode, sources, expected):
+    assert fires(tracing_disabled, function(tracing_mode=mode, event_sources=sources)) is expected
+
+
+@pytest.mark.parametrize(
+    "exists, retention, expected",
+    [
+        (True, None, True),
+        (True, 30, False),
+        (False, None, False),  # never invoked, no group yet
+        (None, None, False),  # unknown: a coverage gap, not a finding here
+    ],
+)
+def test_log_retention_unset(exists, retention, expected):
+    fn = function(log_group="/aws/lambda/fn", log_group_exists=exists, log_retention_days=retention)
+    assert fires(log_retention_unset, fn) is expected
+
+
+def test_coverage_gap_per_unread_source_and_account_wide():
+    fn = function(unread={DataSource.METRICS: "GetMetricData failed: Throttling"})
+    (finding,) = audit_coverage_gap(fn, DEFAULTS)
+    assert finding.evidence == {"source": "metrics", "reason": "GetMetricData failed: Throttling"}
+    assert not list(audit_coverage_gap(function(), DEFAULTS))
+    snapshot = account()
+    snapshot = type(snapshot)(**{**snapshot.__dict__, "gaps": (CoverageGap(DataSource.TAGS, "AccessDenied"),)})
+    (account_finding,) = account_coverage_gap(snapshot, DEFAULTS)
+    assert "tags" in account_finding.message

@@ -1,0 +1,140 @@
+"""Collector call counts at fleet scale: every operation at its physical minimum."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from healthaudit.audit import audit
+from healthaudit.collect.clients import AwsClients
+from healthaudit.collect.metrics import FUNCTION_METRICS, MAX_QUERIES_PER_CALL
+from healthaudit.config import AuditConfig
+from healthaudit.sandbox.fleet import _tiny_zip
+
+AT = datetime(2026, 11, 28, 6, tzinfo=timezone.utc)
+REGION = "eu-west-1"
+N = 1200
+TAGGED = 250
+RESERVED = {"fn-00007": 5, "fn-00100": 10, "fn-00500": 20}
+
+
+def put_hourly(cloudwatch, function: str, metric: str, value: float) -> None:
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                "Timestamp": AT - timedelta(hours=hour, minutes=30),  # the 24 hours before AT
+                "Value": value,
+            }
+            for hour in range(24)
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def big_fleet(sandbox):
+    session = sandbox.session_for_account("400000000001", region=REGION)
+    role = session.client("iam").create_role(RoleName="fleet", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam, code = session.client("lambda"), _tiny_zip()
+
+    def create(index: int) -> None:
+        tags = {"team": f"team-{index % 7}"} if index < TAGGED else {}
+        lam.create_function(
+            FunctionName=f"fn-{index:05d}",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": code},
+            TracingConfig={"Mode": "Active"},
+            Tags=tags,
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(create, range(N)))
+    for name, reserved in RESERVED.items():
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+    cloudwatch = session.client("cloudwatch")
+    # Sparse metrics: a few busy functions. fn-00100 throttles under its reservation; fn-00500 peaks near its
+    # reservation; fn-00003 and fn-00004 are busy without any reservation.
+    for name in ("fn-00003", "fn-00004", "fn-00100", "fn-00500"):
+        put_hourly(cloudwatch, name, "Invocations", 100)
+        put_hourly(cloudwatch, name, "ConcurrentExecutions", 18 if name == "fn-00500" else 3)
+    put_hourly(cloudwatch, "fn-00100", "Throttles", 2)
+    return session
+
+
+def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
+    clients = AwsClients(big_fleet, region=REGION)
+    report = audit(clients, AuditConfig(), at=AT)
+    calls = report.api_calls
+
+    assert report.functions_audited == N
+    assert calls["ListFunctions"] == math.ceil(N / 50) == 24
+    assert calls["GetResources"] == math.ceil(TAGGED / 100) == 3
+    assert calls["ListEventSourceMappings"] == 1
+    assert calls["GetAccountSettings"] == 1
+    assert calls["DescribeLogGroups"] == 1
+    fleet_queries = report.metric_queries["fleet"]
+    assert fleet_queries == N * len(FUNCTION_METRICS) + 1  # + the account's ClaimedAccountConcurrency
+    series_queries = report.metric_queries["series"]
+    expected = math.ceil(fleet_queries / MAX_QUERIES_PER_CALL) + math.ceil(series_queries / MAX_QUERIES_PER_CALL)
+    assert calls["GetMetricData"] == expected == 26
+    # Reservations total 35: the throttled function first (10), then by peak concurrency: fn-00500 (20),
+    # then fn-00003 / fn-00004 (none) until fn-00007's 5 would be found - but fn-00007 never ran, so the
+    # search ends with the candidates, never touching the 1,196 idle functions.
+    assert calls["GetFunctionConcurrency"] == 4
+    assert "GetFunctionEventInvokeConfig" not in calls  # nothing is invoked asynchronously
+    found = {(f.function_name, f.check_id) for f in report.active_findings}
+    assert ("fn-00100", "throttled") in found
+    assert ("fn-00500", "concurrency-near-limit") in found
+
+
+def traced_functions(sandbox, account: str, names: tuple[str, ...]):
+    """A fresh account holding traced python3.12 functions with the given names."""
+    session = sandbox.session_for_account(account, region=REGION)
+    role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = session.client("lambda")
+    for name in names:
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="a.b",
+            Code={"ZipFile": _tiny_zip()},
+            TracingConfig={"Mode": "Active"},
+        )
+    return session
+
+
+def test_no_reservations_in_the_account_means_no_lookups(sandbox):
+    session = traced_functions(sandbox, "400000000002", ("busy", "throttled"))
+    cloudwatch = session.client("cloudwatch")
+    put_hourly(cloudwatch, "busy", "ConcurrentExecutions", 50)
+    put_hourly(cloudwatch, "throttled", "Throttles", 50)
+    put_hourly(cloudwatch, "throttled", "Invocations", 50)
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
+    assert "GetFunctionConcurrency" not in report.api_calls
+    (throttled,) = [f for f in report.active_findings if f.check_id == "throttled"]
+    assert throttled.evidence["limit"] == "account concurrency"
+
+
+def test_hourly_series_only_for_findings(sandbox):
+    session = traced_functions(sandbox, "400000000003", ("failing", "fine"))
+    cloudwatch = session.client("cloudwatch")
+    for name in ("failing", "fine"):
+        put_hourly(cloudwatch, name, "Invocations", 100)
+    put_hourly(cloudwatch, "failing", "Errors", 30)
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
+    (finding,) = report.active_findings
+    assert finding.check_id == "error-rate-high"
+    assert report.metric_queries["series"] == 2  # Errors and Invocations of the one failing function
+    errors, invocations = finding.series
+    assert (errors.metric, invocations.metric) == ("Errors", "Invocations")
+    assert len(errors.values) == 24 and set(errors.values) == {30.0}
+    assert errors.timestamps == tuple(sorted(errors.timestamps))
+    assert errors.timestamps[0] == AT - timedelta(hours=24)

@@ -1,0 +1,239 @@
+"""The pipeline end to end against the sandbox: handler, CLI, demo, S3 and Slack, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from healthaudit.audit import audit
+from healthaudit.cli import main
+from healthaudit.collect.clients import AwsClients
+from healthaudit.config import AuditConfig
+from healthaudit.model import DataSource
+from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.slack_server import SlackServer
+
+ROOT = Path(__file__).resolve().parents[1]
+AT = datetime(2026, 11, 28, 6, tzinfo=timezone.utc)
+REGION = "eu-west-1"
+FLEET = demo_fleet()
+
+
+def active_by_function(report: dict) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {fn.name: set() for fn in FLEET}
+    for finding in report["findings"]:
+        if finding["suppressed_by"] is None and finding["function_name"]:
+            found.setdefault(finding["function_name"], set()).add(finding["check_id"])
+    return found
+
+
+def expected_by_function() -> dict[str, set[str]]:
+    return {fn.name: set(fn.expect) for fn in FLEET}
+
+
+@pytest.fixture(scope="module")
+def fleet_account(sandbox):
+    """One account with the demo fleet, shared by this module's tests (they only read it)."""
+    account = "300000000001"
+    session = sandbox.session_for_account(account, region=REGION)
+    seed_fleet(session, AT, FLEET)
+    return session
+
+
+@pytest.fixture
+def aws_env(sandbox, fleet_account, monkeypatch):
+    """The environment a deployed function or a terminal would have, aimed at the sandbox account."""
+    credentials = fleet_account.get_credentials().get_frozen_credentials()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials.token)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    return fleet_account
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime hands a handler (https://docs.aws.amazon.com/lambda/latest/dg/python-context.html)."""
+
+    function_name: str = "lambda-health-auditor-AuditFunction"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:300000000001:function:lambda-health-auditor-AuditFunction"
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    log_group_name: str = "/aws/lambda/lambda-health-auditor-AuditFunction"
+    log_stream_name: str = "2026/11/28/[$LATEST]abc"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def load_handler():
+    sys.path.insert(0, str(ROOT / "functions" / "audit"))
+    try:
+        import app  # noqa: PLC0415
+
+        return app
+    finally:
+        sys.path.pop(0)
+
+
+def load_event(name: str) -> dict:
+    return json.loads((ROOT / "events" / name).read_text())
+
+
+@pytest.fixture
+def deployed(aws_env, monkeypatch):
+    """A report bucket, the Slack secret and the config parameter, as the template provisions them."""
+    s3 = aws_env.client("s3")
+    bucket = f"reports-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    secret = aws_env.client("secretsmanager").create_secret(
+        Name=f"slack-{bucket}", SecretString=json.dumps({"token": "xoxb-test-token"})
+    )["ARN"]
+    with SlackServer(tokens={"xoxb-test-token"}, channels={"C0123456789"}) as slack:
+        parameter = f"/healthaudit/{bucket}/config"
+        aws_env.client("ssm").put_parameter(
+            Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
+        )
+        monkeypatch.setenv("HEALTHAUDIT_BUCKET", bucket)
+        monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", parameter)
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", secret)
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", "C0123456789")
+        yield {"s3": s3, "bucket": bucket, "slack": slack}
+
+
+def stored_report(s3, bucket: str, key: str) -> dict:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+REPORT_KEY = "reports/dt=2026-11-28/account=300000000001/region=eu-west-1/report.json"
+
+
+def test_scheduled_event_through_the_handler_stores_the_report_and_posts_the_digest(deployed, capsys):
+    app = load_handler()
+    response = app.lambda_handler(load_event("scheduled.json"), LambdaContext())
+
+    assert response["report_key"] == REPORT_KEY
+    assert response["slack"] == "posted"
+    report = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
+    assert report == stored_report(
+        deployed["s3"], deployed["bucket"], "latest/account=300000000001/region=eu-west-1/report.json"
+    )
+    assert report["schema_version"] == "1.0"
+    assert report["window"] == {
+        "start": "2026-11-27T06:00:00Z",
+        "end": "2026-11-28T06:00:00Z",
+        "baseline_start": "2026-11-20T06:00:00Z",
+    }
+    assert active_by_function(report) == expected_by_function()
+    assert response["functions_audited"] == len(FLEET)
+
+    (message,) = deployed["slack"].messages
+    assert message["channel"] == "C0123456789"
+    assert "fraud-scoring" in json.dumps(message["blocks"])
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf and emf[-1]["FunctionsAudited"] == [len(FLEET)]
+    assert emf[-1]["FindingsHigh"] == [report["counts_by_severity"]["high"]]
+
+
+def test_rerun_of_the_same_event_gives_the_same_report(deployed):
+    app = load_handler()
+    event = load_event("scheduled.json")
+    app.lambda_handler(event, LambdaContext())
+    first = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
+    app.lambda_handler(event, LambdaContext())
+    assert stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY) == first
+
+
+def test_manual_run_narrows_the_scope_and_skips_slack(deployed):
+    app = load_handler()
+    response = app.lambda_handler(load_event("manual-run.json"), LambdaContext())
+    payments = {fn.name for fn in FLEET if fn.tags.get("team") == "payments"}
+    assert response["functions_audited"] == len(payments)
+    assert response["slack"].startswith("skipped")
+    assert deployed["slack"].messages == []
+
+
+def test_slack_failure_never_loses_the_report(deployed):
+    deployed["slack"].fail_next(1, status=200, error="invalid_auth")
+    app = load_handler()
+    response = app.lambda_handler(load_event("scheduled.json"), LambdaContext())
+    assert response["slack"] == "failed: Slack answered invalid_auth"
+    assert stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)["functions_audited"] == len(FLEET)
+    assert "xoxb-test-token" not in json.dumps(response)
+
+
+def test_run_against_the_sandbox_endpoint_matches_the_seeded_problems(aws_env, sandbox, capsys, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # --endpoint-url alone must be enough
+    assert (
+        main(
+            ["run", "--region", REGION, "--endpoint-url", sandbox.endpoint, "--format", "json", "--at", AT.isoformat()]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert active_by_function(report) == expected_by_function()
+    suppressed = [(f["function_name"], f["check_id"]) for f in report["findings"] if f["suppressed_by"]]
+    assert suppressed == [("legacy-etl", "runtime-deprecated")]
+    assert report["coverage_gaps"] == []
+    assert {f["status"] for f in report["functions"]} == {"healthy", "unhealthy"}
+
+
+def test_run_table_output_names_each_finding(aws_env, sandbox, capsys, tmp_path):
+    output = tmp_path / "report.json"
+    code = main(["run", "--region", REGION, "--at", AT.isoformat(), "--output", str(output)])
+    assert code == 0
+    table = capsys.readouterr().out
+    for fn in FLEET:
+        for check_id in fn.expect:
+            assert any(check_id in line and fn.name in line for line in table.splitlines()), (check_id, fn.name)
+    assert json.loads(output.read_text())["functions_audited"] == len(FLEET)
+
+
+def test_failed_sources_become_coverage_gaps_not_healthy_functions(sandbox, fleet_account):
+    faults = [
+        Fault("DescribeLogGroups"),
+        Fault(r"GET /2019-09-25/functions/[^/]+/event-invoke-config/?", code="ServiceException", status=400),
+    ]
+    with FaultProxy(sandbox.endpoint, faults) as proxy:
+        clients = AwsClients(fleet_account, region=REGION, endpoint_url=proxy.endpoint)
+        report = audit(clients, AuditConfig(), at=AT)
+    by_source = {(gap.source, gap.function_name) for gap in report.coverage_gaps}
+    assert (DataSource.LOG_GROUPS, None) in by_source
+    assert (DataSource.EVENT_INVOKE_CONFIG, "webhook-dispatcher") in by_source
+    found = {(f.function_name, f.check_id) for f in report.active_findings}
+    assert ("audit-trail", "log-retention-unset") not in found  # unread, so not judged
+    assert ("webhook-dispatcher", "no-failure-destination") not in found
+    assert ("webhook-dispatcher", "audit-coverage-gap") in found
+    assert (None, "audit-coverage-gap") in found  # the account-wide hole is reported once
+    statuses = {summary.name: summary.status for summary in report.functions}
+    assert "healthy" not in statuses.values()  # log groups unread for all: nothing is known healthy
+    assert report.api_calls["DescribeLogGroups"] == 1
+
+
+def test_demo_command_finds_every_planted_problem(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "healthaudit.cli", "demo", "--output-dir", str(tmp_path), "--at", AT.isoformat()],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "MISSED" not in result.stdout
+    assert "healthy functions with findings: none" in result.stdout
+    report = json.loads((tmp_path / "demo-report.json").read_text())
+    assert active_by_function(report) == expected_by_function()
+    digest = json.loads((tmp_path / "demo-slack-digest.json").read_text())
+    assert len(digest["blocks"]) <= 50

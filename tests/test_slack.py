@@ -1,0 +1,404 @@
+"""The Slack digest, built from real reports and posted by real slack-sdk to a local Slack server."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from healthaudit.config import SlackConfig
+from healthaudit.model import AuditReport, AuditWindow, CoverageGap, DataSource, Finding, Severity
+from healthaudit.publish.slack import (
+    SlackConfigError,
+    build_digest,
+    post_digest,
+    resolve_token,
+    retry_after_seconds,
+    shorten,
+    slack_client,
+)
+from tests.support.slack_server import SlackServer
+
+TOKEN = "xoxb-1111-2222-s3cr3t-t0ken"
+CHANNEL = "C0123456789"
+WINDOW = AuditWindow.ending_at(datetime(2024, 5, 2, 6, 30, tzinfo=UTC))
+REPORT_URL = "https://reports.example.com/123456789012/eu-west-1/2024-05-02.html"
+
+
+def finding(
+    function: str | None = "orders-api",
+    severity: Severity = Severity.HIGH,
+    check_id: str = "throttled",
+    message: str = "12 of 1000 invocations throttled",
+    suppressed_by: str | None = None,
+) -> Finding:
+    return Finding(
+        check_id=check_id,
+        title=f"Title of {check_id}",
+        severity=severity,
+        account="123456789012",
+        region="eu-west-1",
+        message=message,
+        remediation=f"Remedy for {check_id}.",
+        docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
+        function_name=function,
+        function_arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{function}" if function else None,
+        suppressed_by=suppressed_by,
+    )
+
+
+def report(findings=(), functions_audited: int = 42, gaps: int = 0) -> AuditReport:
+    return AuditReport(
+        account="123456789012",
+        region="eu-west-1",
+        window=WINDOW,
+        functions_audited=functions_audited,
+        functions=(),
+        findings=tuple(findings),
+        coverage_gaps=tuple(CoverageGap(DataSource.METRICS, "throttled", f"fn-{i}") for i in range(gaps)),
+        api_calls={},
+        metric_queries=0,
+    )
+
+
+def as_dicts(blocks) -> list[dict]:
+    return [block.to_dict() for block in blocks]  # to_dict also runs slack-sdk's own limit checks
+
+
+def texts(blocks: list[dict]) -> list[str]:
+    """Every text in the blocks, in order."""
+    found = []
+    for block in blocks:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found += [element["text"] for element in block.get("elements", []) if "text" in element]
+    return found
+
+
+def sections(blocks: list[dict]) -> list[str]:
+    return [block["text"]["text"] for block in blocks if block["type"] == "section"]
+
+
+@pytest.fixture
+def slack():
+    with SlackServer(tokens={TOKEN}, channels={CHANNEL}) as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(slack, sleeps) -> WebClient:
+    # Waits go to a list instead of the clock: the tests see what was waited, and never wait.
+    return slack_client(TOKEN, base_url=slack.api_url, sleep=sleeps.append)
+
+
+# -- the digest ------------------------------------------------------------------------------
+
+
+def test_digest_of_a_small_report():
+    text, blocks = build_digest(
+        report(
+            [
+                finding("logger", Severity.LOW, "tracing-disabled"),
+                finding("orders-api", Severity.HIGH, "throttled"),
+                finding("payments", Severity.CRITICAL, "async-events-dropped"),
+                finding("quiet-one", Severity.CRITICAL, "error-rate-high", suppressed_by="config suppression"),
+                finding("reports", Severity.MEDIUM, "duration-near-timeout"),
+            ]
+        ),
+        REPORT_URL,
+    )
+    blocks = as_dicts(blocks)
+
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Lambda health audit: 123456789012 eu-west-1", "emoji": True},
+    }
+    context = " ".join(texts([blocks[1]]))
+    assert "2024-05-01 06:00 – 2024-05-02 06:00 UTC" in context
+    assert "42 functions audited" in context
+    assert "*1* critical · *1* high · *1* medium · *1* low · 1 suppressed" in context
+    found = sections(blocks)
+    assert [s.split("*")[1] for s in found] == ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+    assert "quiet-one" not in json.dumps(blocks)  # suppressed findings are not in the digest
+    assert "_Fix:_ Remedy for async-events-dropped." in found[0]
+    console = "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/payments?tab=monitoring"
+    assert f"<{console}|payments>: 12 of 1000 invocations throttled" in found[0]
+    assert f"<{REPORT_URL}|Full report>" in texts(blocks)[-1]
+    assert "more" not in json.dumps(blocks)
+    assert text == (
+        "Lambda health audit 123456789012 eu-west-1: 4 findings (1 critical, 1 high, 1 medium, 1 low) in 42 functions"
+    )
+
+
+@pytest.mark.parametrize(
+    "findings, gaps, says, never",
+    [
+        ((), 0, "All 42 functions healthy", "coverage gap"),
+        ([finding(suppressed_by="tag healthaudit:suppress=all")], 0, "All 42 functions healthy", "orders-api"),
+        ((), 3, "No findings in 42 functions, but 3 coverage gaps", "healthy"),  # unknown is not healthy
+    ],
+)
+def test_quiet_day_is_one_short_message(findings, gaps, says, never):
+    text, blocks = build_digest(report(findings, gaps=gaps), "s3://audit-bucket/reports/2024-05-02.json")
+    blocks = as_dicts(blocks)
+
+    assert len(blocks) == 1
+    assert says in text and says in blocks[0]["text"]["text"]
+    assert never not in json.dumps(blocks) + text
+    assert "Full report: `s3://audit-bucket/reports/2024-05-02.json`" in blocks[0]["text"]["text"]
+
+
+@pytest.mark.parametrize("max_findings", [10, 40, 1000])
+def test_a_huge_report_is_summarised_within_block_kit_limits(max_findings, client, slack):
+    severities = list(Severity)
+    many = [
+        finding(f"fn-{i:03d}", severities[i % 5], message=("word " * 700).strip() + f" #{i}", check_id=f"check-{i % 7}")
+        for i in range(500)
+    ]
+    text, blocks = build_digest(report(many, functions_audited=500, gaps=2), REPORT_URL, max_findings=max_findings)
+    payload = as_dicts(blocks)
+
+    assert len(payload) <= 50
+    assert all(len(s) <= 3000 for s in sections(payload))
+    shown = len(sections(payload))
+    assert shown == min(max_findings, 44)
+    assert any(f"…and {500 - shown} more findings in the full report" in t for t in texts(payload))
+    assert any("2 coverage gaps" in t for t in texts(payload))
+    assert all("*CRITICAL*" in s for s in sections(payload))  # 100 critical ones: the worst come first
+    # The Slack-compatible server, which enforces the limits, accepts it.
+    post_digest(client, CHANNEL, text, blocks)
+    assert [p.status for p in slack.posts] == [200] and slack.posts[0].answer["ok"] is True
+
+
+def test_an_overlong_message_is_shortened_at_a_word_boundary():
+    words = [f"w{i}x" for i in range(1000)]
+    message = " ".join(words)
+    assert len(message) > 5000
+
+    (section,) = sections(as_dicts(build_digest(report([finding(message=message)]), None)[1]))
+
+    assert len(section) <= 3000
+    kept = section.split("|orders-api>: ", 1)[1].split("…", 1)[0]
+    assert message.startswith(kept) and message[len(kept)] == " "  # whole words, cut at a space
+    assert section.split("…", 1)[1].startswith("\n_Fix:_ Remedy for throttled.")  # remediation kept
+
+
+@pytest.mark.parametrize(
+    "text, limit, expected",
+    [
+        ("short enough", 12, "short enough"),
+        ("one two three", 12, "one two…"),
+        ("one two three", 8, "one two…"),
+        ("one two three", 7, "one…"),
+        ("a &amp; b", 6, "a…"),  # never splits an entity
+        ("&amp;&amp;&amp;", 9, "&amp;…"),  # no space at all: cut outside an entity
+    ],
+)
+def test_shorten(text, limit, expected):
+    assert shorten(text, limit) == expected
+    assert len(shorten(text, limit)) <= limit
+
+
+def test_hostile_names_arrive_escaped(client, slack):
+    hostile = [
+        finding("<!channel>", Severity.CRITICAL, message="tag owner=<@U0123ABCD> says hi"),
+        finding("<http://x|y>", Severity.HIGH),
+        finding("a & b", Severity.MEDIUM),
+    ]
+    post_digest(client, CHANNEL, *build_digest(report(hostile), REPORT_URL))
+
+    body = slack.posts[-1].body
+    mrkdwn = texts(body["blocks"])
+    received = json.dumps(body, ensure_ascii=False)
+    assert "&lt;!channel&gt;" in received and "<!channel>" not in received
+    assert "&lt;http://x|y&gt;" in received and "<http://x|y>" not in received
+    assert "a &amp; b" in received and "a & b" not in received
+    assert "&lt;@U0123ABCD&gt;" in received
+    # The only markup left is our own links, whose targets are all https and percent-encoded.
+    for target in re.findall(r"<([^>]*)>", "\n".join(mrkdwn)):
+        assert target.startswith("https://") and "|" in target
+        assert not re.search(r"[<>\s]", target.split("|")[0])
+    assert all(block["text"]["verbatim"] for block in body["blocks"] if block["type"] == "section")
+
+
+# -- posting ---------------------------------------------------------------------------------
+
+
+def test_posting_returns_the_ts_and_the_server_recorded_it(client, slack):
+    text, blocks = build_digest(report([finding()]), REPORT_URL)
+
+    ts = post_digest(client, CHANNEL, text, blocks)
+    reply_ts = post_digest(client, CHANNEL, "details", [], thread_ts=ts)
+
+    first, reply = slack.messages
+    assert first["ts"] == ts and first["channel"] == CHANNEL and first["text"] == text
+    assert first["blocks"] == as_dicts(blocks)
+    assert reply["thread_ts"] == ts and reply["ts"] == reply_ts != ts
+    request = slack.posts[0]
+    assert (request.method, request.path) == ("POST", "/api/chat.postMessage")
+    assert request.authorization == "Bearer (redacted)"
+    assert TOKEN not in repr(slack.posts)
+
+
+def test_a_rate_limited_post_is_retried_after_retry_after(client, slack, sleeps):
+    slack.fail_next(1, status=429, retry_after=7)
+
+    ts = post_digest(client, CHANNEL, *build_digest(report([finding()]), None))
+
+    assert [p.status for p in slack.posts] == [429, 200]
+    assert len(slack.messages) == 1 and slack.messages[0]["ts"] == ts
+    assert sleeps == [7.0]  # waited what Slack asked, on the injected clock
+
+
+def test_rate_limit_retries_are_bounded(slack, sleeps):
+    client = slack_client(TOKEN, base_url=slack.api_url, max_rate_limit_retries=2, sleep=sleeps.append)
+    slack.fail_next(3, status=429, retry_after=0)
+
+    with pytest.raises(SlackApiError) as raised:
+        post_digest(client, CHANNEL, "text", [])
+
+    assert raised.value.response.status_code == 429
+    assert len(slack.posts) == 3 and slack.messages == []
+    assert sleeps == [0.0, 0.0]
+
+
+def test_server_errors_are_not_retried(client, slack, sleeps):
+    slack.fail_next(1, status=500)
+
+    with pytest.raises(SlackApiError) as raised:
+        post_digest(client, CHANNEL, "text", [])
+
+    assert raised.value.response.status_code == 500
+    assert len(slack.posts) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize(
+    "token, channel, error",
+    [
+        ("xoxb-9999-wr0ng-t0ken", CHANNEL, "invalid_auth"),
+        (TOKEN, "#general", "channel_not_found"),  # channel IDs only
+        (TOKEN, "C9999999999", "channel_not_found"),
+    ],
+)
+def test_slack_errors_raise_without_the_token(slack, token, channel, error):
+    client = slack_client(token, base_url=slack.api_url)
+
+    with pytest.raises(SlackApiError) as raised:
+        post_digest(client, channel, *build_digest(report([finding()]), None))
+
+    assert raised.value.response["error"] == error
+    assert token not in str(raised.value) and token not in repr(raised.value.args)
+    assert slack.messages == []
+
+
+def test_a_reply_to_an_unknown_thread_is_refused(client, slack):
+    with pytest.raises(SlackApiError) as raised:
+        post_digest(client, CHANNEL, "details", [], thread_ts="1700000000.999999")
+    assert raised.value.response["error"] == "thread_not_found"
+
+
+@pytest.mark.parametrize(
+    "headers, seconds",
+    [
+        ({"Retry-After": ["30"]}, 30.0),
+        ({"retry-after": ["0"]}, 0.0),
+        ({"Retry-After": ["soon"]}, 1.0),
+        ({}, 1.0),
+    ],
+)
+def test_retry_after_seconds(headers, seconds):
+    assert retry_after_seconds(headers) == seconds
+
+
+# -- the token -------------------------------------------------------------------------------
+
+
+def test_token_from_the_environment():
+    config = SlackConfig(channel=CHANNEL, token_env="AUDIT_SLACK_TOKEN")
+    assert resolve_token(config, {"AUDIT_SLACK_TOKEN": f" {TOKEN}\n"}) == TOKEN
+    with pytest.raises(SlackConfigError, match="AUDIT_SLACK_TOKEN"):
+        resolve_token(config, {"SLACK_BOT_TOKEN": TOKEN})
+
+
+def test_token_from_secrets_manager(aws):
+    secrets = aws.client("secretsmanager")
+    secrets.create_secret(Name="slack/raw", SecretString=TOKEN)
+    secrets.create_secret(Name="slack/json", SecretString=json.dumps({"token": TOKEN}))
+    secrets.create_secret(Name="slack/no-token", SecretString=json.dumps({"bot": TOKEN}))
+    provider = parameters.SecretsProvider(boto3_client=secrets)
+
+    def resolve(name: str) -> str:
+        return resolve_token(SlackConfig(token_secret=name), {"SLACK_BOT_TOKEN": "xoxb-not-this"}, secrets=provider)
+
+    assert resolve("slack/raw") == TOKEN
+    assert resolve("slack/json") == TOKEN
+    for name in ("slack/no-token", "slack/missing"):
+        with pytest.raises(SlackConfigError, match=name) as raised:
+            resolve(name)
+        assert TOKEN not in str(raised.value)
+
+
+# -- the server itself enforces what the tests rely on ---------------------------------------
+
+
+def _section(chars: int) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "x" * chars}}
+
+
+@pytest.mark.parametrize(
+    "blocks, text, error",
+    [
+        ([{"type": "divider"}] * 50, "t", None),
+        ([{"type": "divider"}] * 51, "t", "invalid_blocks"),
+        ([_section(3000)], "t", None),
+        ([_section(3001)], "t", "invalid_blocks"),
+        ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 150}}], "t", None),
+        ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "t", "invalid_blocks"),
+        ([{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}], "t", "invalid_blocks"),
+        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}], "t", "invalid_blocks"),
+        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}], "t", "invalid_blocks"),
+        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2000}] * 10}], "t", None),
+        ([{"type": "banner"}], "t", "invalid_blocks"),
+        (None, "x" * 40000, None),
+        (None, "x" * 40001, "msg_too_long"),
+        (None, None, "no_text"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
+def test_server_enforces_slack_limits(slack, blocks, text, error):
+    plain = WebClient(token=TOKEN, base_url=slack.api_url)  # dict blocks: no client-side checks
+    if error is None:
+        assert plain.chat_postMessage(channel=CHANNEL, text=text, blocks=blocks)["ok"] is True
+    else:
+        with pytest.raises(SlackApiError) as raised:
+            plain.chat_postMessage(channel=CHANNEL, text=text, blocks=blocks)
+        assert raised.value.response["error"] == error
+
+
+def test_server_accepts_form_encoded_posts_with_the_token_in_the_body(slack):
+    plain = WebClient(base_url=slack.api_url)
+    response = plain.api_call("chat.postMessage", data={"token": TOKEN, "channel": CHANNEL, "text": "hi"})
+    assert response["ok"] is True
+    assert slack.posts[0].headers["Content-Type"].startswith("application/x-www-form-urlencoded")
+    assert slack.posts[0].body["text"] == "hi" and slack.posts[0].authorization is None
+
+
+def test_server_incoming_webhook(slack):
+    webhook = WebhookClient(slack.webhook_url)
+    assert (webhook.send(text="hi").status_code, webhook.send(text="hi").body) == (200, "ok")
+    bad = webhook.send(text="hi", blocks=[_section(3001)])
+    assert (bad.status_code, bad.body) == (400, "invalid_payload")
+    unknown = WebhookClient(slack.url + "/services/T000/B000/NOPE").send(text="hi")
+    assert (unknown.status_code, unknown.body) == (404, "no_service")
+    assert [m["text"] for m in slack.messages] == ["hi", "hi"]
