@@ -33,8 +33,14 @@ lint: $(STAMP)
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-unit: $(STAMP) $(CHECKOV_STAMP)
+unit: $(STAMP) $(CHECKOV_STAMP) chromium
 	$(BIN)/pytest
+
+# Headless Chromium for tests/test_html_report.py: Debian's package, installed once (CI runs as root).
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: lint unit
 

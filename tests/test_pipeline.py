@@ -77,14 +77,21 @@ class LambdaContext:
         return 900_000
 
 
-def load_handler():
-    sys.path.insert(0, str(ROOT / "functions" / "audit"))
+def load_function(name: str):
+    """functions/<name>/app.py, imported the way the Lambda runtime imports a handler module."""
+    sys.path.insert(0, str(ROOT / "functions" / name))
     try:
+        sys.modules.pop("app", None)
         import app  # noqa: PLC0415
 
         return app
     finally:
         sys.path.pop(0)
+        sys.modules.pop("app", None)
+
+
+def load_handler():
+    return load_function("audit")
 
 
 def load_event(name: str) -> dict:
@@ -117,18 +124,30 @@ def stored_report(s3, bucket: str, key: str) -> dict:
 
 
 REPORT_KEY = "reports/dt=2026-11-28/account=300000000001/region=eu-west-1/report.json"
+LATEST_KEY = "latest/account=300000000001/region=eu-west-1/report.json"
 
 
-def test_scheduled_event_through_the_handler_stores_the_report_and_posts_the_digest(deployed, capsys):
+def load_notify_handler():
+    return load_function("notify")
+
+
+def report_created_event(bucket: str, key: str = LATEST_KEY) -> dict:
+    """events/s3-report-created.json, for this test's bucket and report."""
+    event = load_event("s3-report-created.json")
+    event["detail"]["bucket"]["name"] = bucket
+    event["detail"]["object"]["key"] = key
+    return event
+
+
+def test_scheduled_event_through_the_handler_stores_the_report(deployed, capsys):
     app = load_handler()
     response = app.lambda_handler(load_event("scheduled.json"), LambdaContext())
 
     assert response["report_key"] == REPORT_KEY
-    assert response["slack"] == "posted"
+    assert response["slack"] == "left to the notifier"
+    assert deployed["slack"].messages == []  # the notify function posts, when the report lands
     report = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
-    assert report == stored_report(
-        deployed["s3"], deployed["bucket"], "latest/account=300000000001/region=eu-west-1/report.json"
-    )
+    assert report == stored_report(deployed["s3"], deployed["bucket"], LATEST_KEY)
     assert report["schema_version"] == "1.0"
     assert report["window"] == {
         "start": "2026-11-27T06:00:00Z",
@@ -137,13 +156,35 @@ def test_scheduled_event_through_the_handler_stores_the_report_and_posts_the_dig
     }
     assert active_by_function(report) == expected_by_function()
     assert response["functions_audited"] == len(FLEET)
-
-    (message,) = deployed["slack"].messages
-    assert message["channel"] == "C0123456789"
-    assert "fraud-scoring" in json.dumps(message["blocks"])
+    html = deployed["s3"].get_object(Bucket=deployed["bucket"], Key=REPORT_KEY.replace(".json", ".html"))
+    assert html["ContentType"].startswith("text/html") and b"fraud-scoring" in html["Body"].read()
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert emf and emf[-1]["FunctionsAudited"] == [len(FLEET)]
     assert emf[-1]["FindingsHigh"] == [report["counts_by_severity"]["high"]]
+
+
+def test_report_landing_in_s3_posts_the_digest_once(deployed):
+    load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
+    notify = load_notify_handler()
+
+    response = notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    assert response["status"] == "posted" and response["report_key"] == REPORT_KEY
+    digest, details = deployed["slack"].messages
+    assert digest["channel"] == "C0123456789" and "fraud-scoring" in json.dumps(digest["blocks"])
+    assert details["thread_ts"] == response["slack_ts"]  # full details in the thread
+    assert "report.html" in json.dumps(digest["blocks"])  # the pre-signed link to the HTML report
+    outcome = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY.replace("report.json", "notify.json"))
+    assert outcome["status"] == "posted"
+
+    again = notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    assert again["status"] == "already posted"
+    assert len(deployed["slack"].messages) == 2  # a redelivered event posts nothing more
+
+
+def test_notify_ignores_objects_that_are_not_latest_reports(deployed):
+    notify = load_notify_handler()
+    response = notify.lambda_handler(report_created_event(deployed["bucket"], REPORT_KEY), LambdaContext())
+    assert response["status"].startswith("ignored")
 
 
 def test_rerun_of_the_same_event_gives_the_same_report(deployed):
@@ -156,21 +197,35 @@ def test_rerun_of_the_same_event_gives_the_same_report(deployed):
 
 
 def test_manual_run_narrows_the_scope_and_skips_slack(deployed):
-    app = load_handler()
-    response = app.lambda_handler(load_event("manual-run.json"), LambdaContext())
+    response = load_handler().lambda_handler(load_event("manual-run.json"), LambdaContext())
     payments = {fn.name for fn in FLEET if fn.tags.get("team") == "payments"}
     assert response["functions_audited"] == len(payments)
     assert response["slack"].startswith("skipped")
+    outcome = load_notify_handler().lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    assert outcome["status"] == "skipped: notify is off for this run"
     assert deployed["slack"].messages == []
 
 
-def test_slack_failure_never_loses_the_report(deployed):
+def test_slack_refusing_the_token_never_loses_the_report(deployed):
+    load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
     deployed["slack"].fail_next(1, status=200, error="invalid_auth")
-    app = load_handler()
-    response = app.lambda_handler(load_event("scheduled.json"), LambdaContext())
-    assert response["slack"] == "failed: Slack answered invalid_auth"
+    response = load_notify_handler().lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    assert response["status"] == "failed: Slack answered invalid_auth"  # permanent: recorded, not retried
     assert stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)["functions_audited"] == len(FLEET)
     assert "xoxb-test-token" not in json.dumps(response)
+
+
+def test_slack_outage_is_retried_by_lambda(deployed):
+    from healthaudit.publish.notify import NotifyRetry
+
+    load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
+    deployed["slack"].fail_next(1, status=500)
+    notify = load_notify_handler()
+    with pytest.raises(NotifyRetry):
+        notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    outcome = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY.replace("report.json", "notify.json"))
+    assert outcome["status"].startswith("failed")
+    assert notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())["status"] == "posted"
 
 
 def test_run_against_the_sandbox_endpoint_matches_the_seeded_problems(aws_env, sandbox, capsys, monkeypatch):
@@ -237,3 +292,42 @@ def test_demo_command_finds_every_planted_problem(tmp_path):
     assert active_by_function(report) == expected_by_function()
     digest = json.loads((tmp_path / "demo-slack-digest.json").read_text())
     assert len(digest["blocks"]) <= 50
+
+
+def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox):
+    from datetime import timedelta
+
+    from healthaudit.pipeline import audit_and_publish
+    from healthaudit.publish.slack import build_digest
+
+    session = sandbox.session_for_account("300000000002", region=REGION)
+    seed_fleet(session, AT, [fn for fn in FLEET if fn.name in ("nightly-cleanup", "audit-trail", "orders-api")])
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="history", CreateBucketConfiguration={"LocationConstraint": REGION})
+    config = AuditConfig(bucket="history")
+    clients = AwsClients(session, region=REGION)
+
+    first, _ = audit_and_publish(clients, config, AT - timedelta(days=1))
+    assert {(f.function_name, f.status) for f in first.active_findings} == {
+        ("nightly-cleanup", "new"),
+        ("audit-trail", "new"),
+    }
+    session.client("lambda").update_function_configuration(
+        FunctionName="nightly-cleanup", TracingConfig={"Mode": "Active"}
+    )
+    second, outcome = audit_and_publish(clients, config, AT)
+
+    assert [(f.function_name, f.check_id) for f in second.resolved] == [("nightly-cleanup", "tracing-disabled")]
+    (ongoing,) = second.active_findings
+    assert (ongoing.function_name, ongoing.status, ongoing.first_seen) == (
+        "audit-trail",
+        "ongoing",
+        "2026-11-27T06:00:00Z",
+    )
+    assert second.previous_report == "reports/dt=2026-11-27/account=300000000002/region=eu-west-1/report.json"
+    html = s3.get_object(Bucket="history", Key=outcome.report_key.replace(".json", ".html"))["Body"].read().decode()
+    resolved_part = html[html.index("Resolved") :]
+    assert "nightly-cleanup" in resolved_part
+    _, blocks = build_digest(second, outcome.report_url)
+    digest = json.dumps([block.to_dict() for block in blocks])
+    assert "Resolved since the previous audit (1)" in digest and "nightly-cleanup" in digest

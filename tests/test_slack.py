@@ -15,7 +15,10 @@ from slack_sdk.webhook import WebhookClient
 from healthaudit.config import SlackConfig
 from healthaudit.model import AuditReport, AuditWindow, CoverageGap, DataSource, Finding, Severity
 from healthaudit.publish.slack import (
+    FRAME_BLOCKS,
+    MAX_BLOCKS,
     SlackConfigError,
+    build_details,
     build_digest,
     post_digest,
     resolve_token,
@@ -172,7 +175,7 @@ def test_a_huge_report_is_summarised_within_block_kit_limits(max_findings, clien
     assert len(payload) <= 50
     assert all(len(s) <= 3000 for s in sections(payload))
     shown = len(sections(payload))
-    assert shown == min(max_findings, 44)
+    assert shown == min(max_findings, MAX_BLOCKS - FRAME_BLOCKS)
     assert any(f"…and {500 - shown} more findings in the full report" in t for t in texts(payload))
     assert any("2 coverage gaps" in t for t in texts(payload))
     assert all("*CRITICAL*" in s for s in sections(payload))  # 100 critical ones: the worst come first
@@ -402,3 +405,30 @@ def test_server_incoming_webhook(slack):
     unknown = WebhookClient(slack.url + "/services/T000/B000/NOPE").send(text="hi")
     assert (unknown.status_code, unknown.body) == (404, "no_service")
     assert [m["text"] for m in slack.messages] == ["hi", "hi"]
+
+
+def test_details_thread_lists_every_finding_within_limits(client, slack):
+    many = [finding(f"fn-{i:03d}", Severity.HIGH, message="slow " * 50) for i in range(500)]
+    text, blocks = build_details(report(many, functions_audited=500))
+    payload = as_dicts(blocks)
+    assert len(payload) <= 50 and all(len(s) <= 3000 for s in sections(payload))
+    listed = sum(s.count("• ") for s in sections(payload))
+    assert 0 < listed < 500
+    assert any(f"…and {500 - listed} more in the full report" in t for t in texts(payload))
+    ts = post_digest(client, CHANNEL, "digest", [])
+    post_digest(client, CHANNEL, text, blocks, thread_ts=ts)  # the server enforces the same limits
+
+
+def test_history_comes_first_new_findings_then_ongoing_then_resolved():
+    from dataclasses import replace as changed
+
+    ongoing = changed(finding("old-fn", Severity.CRITICAL), status="ongoing", first_seen="2026-11-20T06:00:00Z")
+    new = finding("new-fn", Severity.LOW)
+    fixed = changed(finding("fixed-fn", Severity.HIGH), status="resolved")
+    audited = changed(report([ongoing, new]), resolved=(fixed,), previous_report="reports/dt=2026-11-27/x.json")
+    _, blocks = build_digest(audited, REPORT_URL)
+    body = sections(as_dicts(blocks))
+    assert "new-fn" in body[0] and "*NEW*" in body[0]  # new before a worse ongoing one
+    assert "old-fn" in body[1] and "since 2026-11-20" in body[1]
+    assert "Resolved since the previous audit (1)" in body[2] and "fixed-fn" in body[2]
+    assert any("*1* new · *1* resolved since the previous audit" in t for t in texts(as_dicts(blocks)))

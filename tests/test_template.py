@@ -78,12 +78,21 @@ def _outcomes(node: Any) -> Iterator[Any]:
         yield node
 
 
-def _audit_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every statement the AuditFunction's inline policies can hold, whatever the conditions."""
+FUNCTIONS = ("AuditFunction", "NotifyFunction")
+
+
+def _permissions_needed(function: str) -> set[str]:
+    from healthaudit.permissions import audit_function_permissions, notify_function_permissions
+
+    return set({"AuditFunction": audit_function_permissions, "NotifyFunction": notify_function_permissions}[function]())
+
+
+def _audit_statements(resources: dict[str, Any], function: str = "AuditFunction") -> list[dict[str, Any]]:
+    """Every statement the function's inline policies can hold, whatever the conditions."""
     statements = []
-    for policy in _as_list(resources["AuditFunction"]["Properties"].get("Policies", [])):
+    for policy in _as_list(resources[function]["Properties"].get("Policies", [])):
         assert isinstance(policy, dict) and set(policy) == {"Statement"}, (
-            f"AuditFunction policy {policy!r} is not an inline statement list: managed policies and SAM "
+            f"{function} policy {policy!r} is not an inline statement list: managed policies and SAM "
             "policy templates hide their actions from this test"
         )
         for statement in _as_list(policy["Statement"]):
@@ -114,9 +123,9 @@ def _resource_texts(statement: dict[str, Any]) -> set[str]:
     return texts
 
 
-def _condition_of(resources: dict[str, Any], sid: str) -> str | None:
+def _condition_of(resources: dict[str, Any], sid: str, function: str = "AuditFunction") -> str | None:
     """The condition an Fn::If wraps the statement with this Sid in, or None if unconditional."""
-    for policy in _as_list(resources["AuditFunction"]["Properties"]["Policies"]):
+    for policy in _as_list(resources[function]["Properties"]["Policies"]):
         for statement in _as_list(policy["Statement"]):
             if isinstance(statement, dict) and set(statement) == {"Fn::If"}:
                 condition, if_true, if_false = statement["Fn::If"]
@@ -164,21 +173,21 @@ def test_every_checkov_skip_says_why(resources):
 # -- the auditor's permissions ------------------------------------------------------------------
 
 
-def test_audit_function_grants_exactly_the_permissions_the_auditor_needs(resources):
-    from healthaudit.permissions import audit_function_permissions
-
-    granted = {action for statement in _audit_statements(resources) for action in _actions(statement)}
-    needed = set(audit_function_permissions())
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_grant_exactly_the_permissions_the_code_declares(resources, function):
+    granted = {action for statement in _audit_statements(resources, function) for action in _actions(statement)}
+    needed = _permissions_needed(function)
     extra, missing = sorted(granted - needed), sorted(needed - granted)
     assert not extra and not missing, (
-        "AuditFunction's policy in template.yaml differs from healthaudit.permissions.audit_function_permissions()\n"
+        f"{function}'s policy in template.yaml differs from what healthaudit.permissions declares\n"
         f"  granted but not needed (remove from template.yaml): {', '.join(extra) or 'none'}\n"
         f"  needed but not granted (add to template.yaml):      {', '.join(missing) or 'none'}"
     )
 
 
-def test_audit_policy_statements_are_plain_named_allows(resources):
-    statements = _audit_statements(resources)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_policy_statements_are_plain_named_allows(resources, function):
+    statements = _audit_statements(resources, function)
     sids = [statement.get("Sid") for statement in statements]
     assert all(sids), f"every statement needs a Sid: {statements}"
     assert len(sids) == len(set(sids)), f"duplicate Sids: {sids}"
@@ -188,8 +197,9 @@ def test_audit_policy_statements_are_plain_named_allows(resources):
         assert not any("*" in action for action in _actions(statement)), f"wildcard action in {statement['Sid']}"
 
 
-def test_wildcard_resources_only_where_iam_offers_nothing_narrower(resources):
-    for statement in _audit_statements(resources):
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_wildcard_resources_only_where_iam_offers_nothing_narrower(resources, function):
+    for statement in _audit_statements(resources, function):
         if "*" in _resource_texts(statement):
             scoped_possible = sorted(_actions(statement) - ACCOUNT_WIDE_ACTIONS)
             assert not scoped_possible, f"{statement['Sid']} grants {scoped_possible} on every resource"
@@ -203,11 +213,12 @@ def test_function_settings_are_read_only_on_this_accounts_functions(resources):
             }, statement["Sid"]
 
 
-def test_reports_are_written_only_under_reports_and_latest(resources):
-    writes = [statement for statement in _audit_statements(resources) if "s3:PutObject" in _actions(statement)]
-    assert writes, "no statement grants s3:PutObject"
-    for statement in writes:
-        assert _actions(statement) == {"s3:PutObject"}, f"{statement['Sid']} mixes other actions into the S3 grant"
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_reports_are_read_and_written_only_under_reports_and_latest(resources, function):
+    s3 = [statement for statement in _audit_statements(resources, function) if "s3:PutObject" in _actions(statement)]
+    assert s3, "no statement grants s3:PutObject"
+    for statement in s3:
+        assert _actions(statement) == {"s3:PutObject", "s3:GetObject"}, f"{statement['Sid']} mixes other actions in"
         assert _resource_texts(statement) == {
             "${ReportBucket.Arn}/reports/*",
             "${ReportBucket.Arn}/latest/*",
@@ -215,12 +226,14 @@ def test_reports_are_written_only_under_reports_and_latest(resources):
 
 
 def test_slack_secret_and_config_parameter_are_granted_only_when_configured(resources):
-    statements = {statement["Sid"]: statement for statement in _audit_statements(resources)}
+    statements = {statement["Sid"]: statement for statement in _audit_statements(resources, "NotifyFunction")}
     secret, parameter = statements["ReadSlackSecret"], statements["ReadConfigParameter"]
 
-    assert _condition_of(resources, "ReadSlackSecret") == "HasSlackSecret"
+    assert _condition_of(resources, "ReadSlackSecret", "NotifyFunction") == "HasSlackSecret"
     assert _resource_texts(secret) == {"${SlackSecretArn}"}
+    assert "ReadSlackSecret" not in {statement["Sid"] for statement in _audit_statements(resources)}
 
+    assert _condition_of(resources, "ReadConfigParameter", "NotifyFunction") == "HasConfigParameter"
     assert _condition_of(resources, "ReadConfigParameter") == "HasConfigParameter"
     assert _resource_texts(parameter) == {
         "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ConfigParameterName}"

@@ -14,11 +14,10 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import apply_run_overrides, config_from_environment
 from healthaudit.model import AuditReport
-from healthaudit.publish.outcome import publish
+from healthaudit.pipeline import audit_and_publish
 
 logger = Logger()
 tracer = Tracer()
@@ -40,9 +39,10 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
     clients = AwsClients(boto3.Session(), region=region)
 
     started = time.monotonic()
-    report = audit(clients, config, at=datetime.fromisoformat(event.time.replace("Z", "+00:00")))
+    at = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
+    # The notify function posts the digest when the report lands in S3, so Slack never delays a report.
+    report, outcome = audit_and_publish(clients, config, at, post_to_slack=False, notify=notify)
     record_metrics(report, seconds=time.monotonic() - started)
-    outcome = publish(report, config, s3_client=clients.client("s3"), notify=notify)
     logger.info("audit finished", extra={"summary": report.summary(), "publish": outcome.to_dict()})
     return {**report.summary(), **outcome.to_dict()}
 

@@ -13,11 +13,11 @@ from typing import Any, Sequence, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from .audit import audit, check_catalogue
+from .audit import check_catalogue
 from .collect.clients import AwsClients
 from .config import AuditConfig, ConfigError, SlackConfig, load_config, load_config_file
 from .model import AuditReport
-from .publish.outcome import publish
+from .pipeline import audit_and_publish
 from .publish.s3 import report_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -95,8 +95,8 @@ def _run(args: argparse.Namespace) -> int:
     if not region:
         raise NoRegionError()
     clients = AwsClients(session, region=region, endpoint_url=args.endpoint_url)
-    report = audit(clients, config, at=args.at or datetime.now(timezone.utc), progress=_progress_bar(sys.stderr))
-    outcome = publish(report, config, s3_client=clients.client("s3") if config.bucket else None)
+    at = args.at or datetime.now(timezone.utc)
+    report, outcome = audit_and_publish(clients, config, at, progress=_progress_bar(sys.stderr))
     if args.output:
         Path(args.output).write_bytes(report_json(report))
     if args.format == "json":
@@ -151,8 +151,7 @@ def _demo(args: argparse.Namespace) -> int:
         )
         config = AuditConfig(bucket=DEMO_BUCKET)
         clients = AwsClients(session, region=DEMO_REGION)
-        report = audit(clients, config, at=at, progress=_progress_bar(sys.stderr))
-        outcome = publish(report, config, s3_client=clients.client("s3"))
+        report, outcome = audit_and_publish(clients, config, at, progress=_progress_bar(sys.stderr))
     (out / "demo-report.json").write_bytes(report_json(report))
     text, blocks = build_digest(report, outcome.report_url)
     (out / "demo-slack-digest.json").write_text(

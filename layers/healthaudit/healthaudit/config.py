@@ -109,6 +109,10 @@ class SlackConfig:
     api_url: str | None = None
     """Base URL of the Slack Web API; only to point at a Slack-compatible test server."""
     max_findings: int = 10
+    post_when_healthy: bool = True
+    """On a day without findings, post a one-line "all healthy" (true) or stay silent (false)."""
+    report_link_hours: int = 24
+    """Lifetime of the pre-signed link to the HTML report (capped by the signing credentials' own expiry)."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,8 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
         token_env=_string(entry.get("token_env", "SLACK_BOT_TOKEN"), f"{path}.token_env"),
         api_url=_optional_string(entry.get("api_url"), f"{path}.api_url"),
         max_findings=_integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
+        post_when_healthy=_boolean(entry.get("post_when_healthy", True), f"{path}.post_when_healthy"),
+        report_link_hours=_integer(entry.get("report_link_hours", 24), f"{path}.report_link_hours", 1, 168),
     )
 
 
@@ -325,6 +331,12 @@ def _integer(raw: Any, path: str, low: int, high: int) -> int:
     return raw
 
 
+def _boolean(raw: Any, path: str) -> bool:
+    if not isinstance(raw, bool):
+        raise ConfigError(f"{path}: got {raw!r}, expected true or false")
+    return raw
+
+
 def _date(raw: Any, path: str) -> date | None:
     if raw is None:
         return None
@@ -375,7 +387,5 @@ def apply_run_overrides(config: AuditConfig, detail: Any, source: str = "event.d
         changes["scope"] = _scope(overrides["scope"], f"{source}.scope")
     if "window_hours" in overrides:
         changes["window_hours"] = _integer(overrides["window_hours"], f"{source}.window_hours", 1, 24 * 14)
-    notify = overrides.get("notify", True)
-    if not isinstance(notify, bool):
-        raise ConfigError(f"{source}.notify: got {notify!r}, expected true or false")
+    notify = _boolean(overrides.get("notify", True), f"{source}.notify")
     return _checked_window(replace(config, **changes), f"{source}.window_hours"), notify

@@ -38,6 +38,7 @@ class DataSource(enum.StrEnum):
     RESERVED_CONCURRENCY = "reserved-concurrency"
     EVENT_INVOKE_CONFIG = "event-invoke-config"
     LOG_GROUPS = "log-groups"
+    REPORT_RECORDS = "report-records"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,14 @@ class AuditWindow:
     def baseline_periods(self) -> int:
         return int((self.start - self.baseline_start) / self.length)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> AuditWindow:
+        return cls(
+            start=_parse_iso(data["start"]),
+            end=_parse_iso(data["end"]),
+            baseline_start=_parse_iso(data["baseline_start"]),
+        )
+
     def to_dict(self) -> dict[str, str]:
         return {
             "start": _iso(self.start),
@@ -81,6 +90,15 @@ class MetricSeries:
     stat: str
     timestamps: tuple[datetime, ...] = ()
     values: tuple[float, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricSeries:
+        return cls(
+            metric=data["metric"],
+            stat=data["stat"],
+            timestamps=tuple(_parse_iso(t) for t in data.get("timestamps", [])),
+            values=tuple(float(v) for v in data.get("values", [])),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,6 +146,52 @@ class EventSource:
 
 
 @dataclass(frozen=True)
+class LogStats:
+    """What a function's REPORT records said over [start, end): merged across audits for a baseline."""
+
+    start: datetime
+    end: datetime
+    invocations: int = 0
+    cold_starts: int = 0
+    """On-demand cold starts: REPORT records with an Init Duration."""
+    init_durations: Mapping[str, Any] = field(default_factory=dict)
+    """A bounded uniform sample of the init durations (healthaudit.stats.BoundedSample.to_dict())."""
+    max_memory_used_mb: float | None = None
+    memory_size_mb: float | None = None
+    fingerprint: Mapping[str, Any] = field(default_factory=dict)
+    """The function's configuration when these records were read: what a regression is compared across."""
+
+    @property
+    def init_values(self) -> tuple[float, ...]:
+        return tuple(self.init_durations.get("values", ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "invocations": self.invocations,
+            "cold_starts": self.cold_starts,
+            "init_durations": dict(self.init_durations),
+            "max_memory_used_mb": self.max_memory_used_mb,
+            "memory_size_mb": self.memory_size_mb,
+            "fingerprint": dict(self.fingerprint),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LogStats:
+        return cls(
+            start=_parse_iso(data["start"]),
+            end=_parse_iso(data["end"]),
+            invocations=int(data.get("invocations", 0)),
+            cold_starts=int(data.get("cold_starts", 0)),
+            init_durations=dict(data.get("init_durations") or {}),
+            max_memory_used_mb=data.get("max_memory_used_mb"),
+            memory_size_mb=data.get("memory_size_mb"),
+            fingerprint=dict(data.get("fingerprint") or {}),
+        )
+
+
+@dataclass(frozen=True)
 class FunctionSnapshot:
     """Everything the checks may know about one function; built by the collectors."""
 
@@ -155,6 +219,9 @@ class FunctionSnapshot:
     log_group_exists: bool | None = None
     current: MetricWindow = field(default_factory=MetricWindow)
     baseline: MetricWindow = field(default_factory=MetricWindow)
+    logs_current: LogStats | None = None
+    logs_baseline: LogStats | None = None
+    fingerprint: Mapping[str, Any] = field(default_factory=dict)
     unread: Mapping[DataSource, str] = field(default_factory=dict)
     """Data sources that could not be read for this function, with the reason."""
 
@@ -189,6 +256,15 @@ class CoverageGap:
     reason: str
     function_name: str | None = None
     function_arn: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CoverageGap:
+        return cls(
+            source=DataSource(data["source"]),
+            reason=data["reason"],
+            function_name=data.get("function_name"),
+            function_arn=data.get("function_arn"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -238,6 +314,15 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     series: tuple[MetricSeries, ...] = ()
     suppressed_by: str | None = None
+    status: str = "new"
+    """new, ongoing (seen in the previous report too) or resolved (in the previous report, not in this one)."""
+    first_seen: str | None = None
+    """The window end (ISO 8601) of the first report that had this finding."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies a finding across reports: the check and the resource."""
+        return (self.check_id, self.function_arn or f"account:{self.account}:{self.region}")
 
     @property
     def resource(self) -> str:
@@ -249,6 +334,26 @@ class Finding:
         if self.function_name:
             return f"{base}#/functions/{self.function_name}?tab=monitoring"
         return f"{base}#/dashboard"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            check_id=data["check_id"],
+            title=data["title"],
+            severity=Severity(data["severity"]),
+            account=data["account"],
+            region=data["region"],
+            message=data["message"],
+            remediation=data["remediation"],
+            docs=data["docs"],
+            function_name=data.get("function_name"),
+            function_arn=data.get("function_arn"),
+            evidence=dict(data.get("evidence") or {}),
+            series=tuple(MetricSeries.from_dict(s) for s in data.get("series", [])),
+            suppressed_by=data.get("suppressed_by"),
+            status=data.get("status", "new"),
+            first_seen=data.get("first_seen"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -266,6 +371,8 @@ class Finding:
             "console_url": self.console_url,
             "series": [s.to_dict() for s in self.series],
             "suppressed_by": self.suppressed_by,
+            "status": self.status,
+            "first_seen": self.first_seen,
         }
 
 
@@ -276,6 +383,10 @@ class FunctionSummary:
     runtime: str | None
     status: str
     """healthy, unhealthy, or unknown when a data source could not be read."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FunctionSummary:
+        return cls(name=data["name"], arn=data["arn"], runtime=data.get("runtime"), status=data["status"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "arn": self.arn, "runtime": self.runtime, "status": self.status}
@@ -294,6 +405,12 @@ class AuditReport:
     metric_queries: Mapping[str, int]
     scope: str | None = None
     notes: tuple[str, ...] = ()
+    resolved: tuple[Finding, ...] = ()
+    """Findings of the previous report that are gone from this one."""
+    log_stats: Mapping[str, tuple[LogStats, ...]] = field(default_factory=dict)
+    """By function ARN, what this audit read from REPORT records (only the ranges it scanned itself)."""
+    previous_report: str | None = None
+    """The key of the report this one was compared with, if any."""
     schema_version: str = SCHEMA_VERSION
 
     @property
@@ -328,7 +445,33 @@ class AuditReport:
             "api_calls": dict(sorted(self.api_calls.items())),
             "metric_queries": dict(self.metric_queries),
             "notes": list(self.notes),
+            "resolved": [f.to_dict() for f in self.resolved],
+            "previous_report": self.previous_report,
+            "log_stats": {arn: [r.to_dict() for r in ranges] for arn, ranges in sorted(self.log_stats.items())},
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditReport:
+        """The report as read back from S3 (the inverse of to_dict)."""
+        return cls(
+            account=data["account"],
+            region=data["region"],
+            window=AuditWindow.from_dict(data["window"]),
+            functions_audited=int(data["functions_audited"]),
+            functions=tuple(FunctionSummary.from_dict(f) for f in data.get("functions", [])),
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings", [])),
+            coverage_gaps=tuple(CoverageGap.from_dict(g) for g in data.get("coverage_gaps", [])),
+            api_calls=dict(data.get("api_calls", {})),
+            metric_queries=dict(data.get("metric_queries", {})),
+            scope=data.get("scope"),
+            notes=tuple(data.get("notes", [])),
+            resolved=tuple(Finding.from_dict(f) for f in data.get("resolved", [])),
+            previous_report=data.get("previous_report"),
+            log_stats={
+                arn: tuple(LogStats.from_dict(r) for r in ranges) for arn, ranges in data.get("log_stats", {}).items()
+            },
+            schema_version=data.get("schema_version", SCHEMA_VERSION),
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -341,6 +484,10 @@ class AuditReport:
             "counts_by_severity": self.counts_by_severity(),
             "coverage_gaps": len(self.coverage_gaps),
         }
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _iso(moment: datetime) -> str:

@@ -8,12 +8,18 @@ from __future__ import annotations
 from .checks.registry import all_checks
 from .collect.snapshot import SOURCE_PERMISSIONS
 
-# Publishing: the report objects, the Slack token and the config document.
-PUBLISHER_PERMISSIONS = ("s3:PutObject", "secretsmanager:GetSecretValue", "ssm:GetParameter")
+# The audit writes its report and reads the previous one (history); both read the config document.
+AUDIT_PUBLISHER_PERMISSIONS = ("s3:PutObject", "s3:GetObject", "ssm:GetParameter")
+# The notifier reads the report, records its outcome beside it, and reads the Slack token.
+NOTIFY_PERMISSIONS = ("s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue", "ssm:GetParameter")
 
 
 def audit_function_permissions() -> frozenset[str]:
     actions = {action for spec in all_checks() for action in spec.permissions}
     actions.update(action for needed in SOURCE_PERMISSIONS.values() for action in needed)
-    actions.update(PUBLISHER_PERMISSIONS)
+    actions.update(AUDIT_PUBLISHER_PERMISSIONS)
     return frozenset(actions)
+
+
+def notify_function_permissions() -> frozenset[str]:
+    return frozenset(NOTIFY_PERMISSIONS)

@@ -33,39 +33,75 @@ def publish(
     config: AuditConfig,
     s3_client: Any = None,
     notify: bool = True,
+    post_to_slack: bool = True,
     environ: Mapping[str, str] = os.environ,
 ) -> PublishOutcome:
+    """Store the report first; then, if this process posts (not the notifier), the Slack digest."""
     key = url = None
     if config.bucket:
-        key = store_report(s3_client, config.bucket, report, config.report_prefix)
+        key = store_report(s3_client, config.bucket, report, config.report_prefix, notify=notify)
         url = f"s3://{config.bucket}/{key}"
         logger.info("report stored", extra={"bucket": config.bucket, "key": key})
     slack_status, ts = "not configured", None
-    if config.slack and config.slack.channel and notify:
-        slack_status, ts = _post_to_slack(report, config, url, environ)
-    elif config.slack and not notify:
+    if not notify:
         slack_status = "skipped: notify is off for this run"
+    elif not post_to_slack:
+        slack_status = "left to the notifier"
+    elif config.slack and config.slack.channel:
+        posted = post_report_digest(report, config, url, environ)
+        slack_status, ts = posted.status, posted.ts
     return PublishOutcome(report_key=key, report_url=url, slack=slack_status, slack_ts=ts)
 
 
-def _post_to_slack(report: AuditReport, config: AuditConfig, url: str | None, environ: Mapping[str, str]):
-    from .slack import SlackConfigError, build_digest, post_digest, resolve_token, slack_client
+@dataclass(frozen=True)
+class SlackOutcome:
+    status: str
+    ts: str | None = None
+    retryable: bool = False
+    """A failure that a later attempt may get past (rate limits, Slack 5xx, network)."""
+
+
+PERMANENT_SLACK_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+}
+
+
+def post_report_digest(
+    report: AuditReport, config: AuditConfig, url: str | None, environ: Mapping[str, str]
+) -> SlackOutcome:
+    """Post the digest, then the details in its thread. Never raises for Slack's or the token's errors."""
+    from .slack import SlackConfigError, build_details, build_digest, post_digest, resolve_token, slack_client
 
     slack = config.slack
     assert slack is not None and slack.channel is not None
+    if not report.active_findings and not report.resolved and not slack.post_when_healthy:
+        return SlackOutcome("skipped: all healthy and post_when_healthy is off")
     try:
         token = resolve_token(slack, environ)
         client = slack_client(token, base_url=slack.api_url)
         text, blocks = build_digest(report, url, max_findings=slack.max_findings)
         ts = post_digest(client, slack.channel, text, blocks)
-        return "posted", ts
+        if len(report.active_findings) > 0:
+            details_text, details = build_details(report)
+            post_digest(client, slack.channel, details_text, details, thread_ts=ts)
+        return SlackOutcome("posted", ts)
     except SlackApiError as error:
-        reason = f"failed: Slack answered {error.response.get('error', 'an error')}"
+        code = str(error.response.get("error", "an error"))
+        outcome = SlackOutcome(f"failed: Slack answered {code}", retryable=code not in PERMANENT_SLACK_ERRORS)
     except SlackClientError as error:
-        reason = f"failed: {type(error).__name__}"
+        outcome = SlackOutcome(f"failed: {type(error).__name__}", retryable=True)
     except (SlackConfigError, GetParameterError) as error:
-        reason = f"failed: {type(error).__name__}: the Slack token could not be read"
+        outcome = SlackOutcome(f"failed: {type(error).__name__}: the Slack token could not be read")
     except OSError as error:
-        reason = f"failed: {type(error).__name__}"
-    logger.error("slack digest not posted; the report is safe in S3", extra={"reason": reason})
-    return reason, None
+        outcome = SlackOutcome(f"failed: {type(error).__name__}", retryable=True)
+    logger.error("slack digest not posted; the report is safe in S3", extra={"reason": outcome.status})
+    return outcome

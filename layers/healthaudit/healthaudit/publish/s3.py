@@ -1,37 +1,85 @@
-"""The report in S3: reports/dt=YYYY-MM-DD/account=ID/region=R/report.json, and a latest/ copy."""
+"""Reports in S3: reports/dt=YYYY-MM-DD/account=ID/region=R/report.{json,html}, and latest/ copies.
+
+The latest/ JSON is written last: its arrival is what triggers the notification.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
+
+from botocore.exceptions import ClientError
 
 from ..model import AuditReport
 
 LATEST_PREFIX = "latest/"
+NOTIFY_METADATA = "healthaudit-notify"
 
 
 def report_json(report: AuditReport) -> bytes:
-    return json.dumps(report.to_dict(), indent=2, sort_keys=False, default=str).encode("utf-8")
+    return json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
 
 
-def report_key(report: AuditReport, prefix: str = "reports/") -> str:
-    day = report.window.end.strftime("%Y-%m-%d")
-    return f"{prefix}dt={day}/account={report.account}/region={report.region}/report.json"
+def dated_key(account: str, region: str, window_end: str, prefix: str = "reports/", name: str = "report.json") -> str:
+    return f"{prefix}dt={window_end[:10]}/account={account}/region={region}/{name}"
 
 
-def latest_key(report: AuditReport) -> str:
-    return f"{LATEST_PREFIX}account={report.account}/region={report.region}/report.json"
+def report_key(report: AuditReport, prefix: str = "reports/", name: str = "report.json") -> str:
+    return dated_key(report.account, report.region, report.window.end.strftime("%Y-%m-%d"), prefix, name)
 
 
-def store_report(s3: Any, bucket: str, report: AuditReport, prefix: str = "reports/") -> str:
-    """Write the report, then its latest/ copy; returns the dated key."""
-    body = report_json(report)
-    key = report_key(report, prefix)
-    for target in (key, latest_key(report)):
-        s3.put_object(
-            Bucket=bucket,
-            Key=target,
-            Body=body,
-            ContentType="application/json",
-        )
-    return key
+def latest_key(account: str, region: str, name: str = "report.json") -> str:
+    return f"{LATEST_PREFIX}account={account}/region={region}/{name}"
+
+
+def store_report(s3: Any, bucket: str, report: AuditReport, prefix: str = "reports/", notify: bool = True) -> str:
+    """Write the report (JSON and HTML) and its latest/ copies; returns the dated JSON key."""
+    from .html import render_html
+
+    document = report.to_dict()
+    # One line: Athena's JSON SerDes read one document per line (docs/athena.md).
+    body = json.dumps(document, default=str).encode("utf-8")
+    page = render_html(document).encode("utf-8")
+    metadata = {NOTIFY_METADATA: "true" if notify else "false"}
+    writes = [
+        (report_key(report, prefix, "report.html"), page, "text/html; charset=utf-8"),
+        (report_key(report, prefix), body, "application/json"),
+        (latest_key(report.account, report.region, "report.html"), page, "text/html; charset=utf-8"),
+        (latest_key(report.account, report.region), body, "application/json"),
+    ]
+    for key, data, content_type in writes:
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)
+    return report_key(report, prefix)
+
+
+def read_report(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any] | None, Mapping[str, str]]:
+    """A stored report and its object metadata; (None, {}) when there is none."""
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None, {}
+        raise
+    return json.loads(response["Body"].read()), response.get("Metadata", {})
+
+
+def load_previous_report(
+    s3: Any, bucket: str, report: AuditReport, prefix: str = "reports/"
+) -> tuple[dict | None, str | None]:
+    """The report this one is compared with: the latest of an earlier window.
+
+    A rerun of the same window compares with what the first run compared with, so the rerun
+    writes the same report.
+    """
+    from ..state import is_earlier
+
+    latest, _ = read_report(s3, bucket, latest_key(report.account, report.region))
+    if latest is None:
+        return None, None
+    if is_earlier(latest, report):
+        return latest, dated_key(latest["account"], latest["region"], latest["window"]["end"], prefix)
+    earlier_key = latest.get("previous_report")
+    if not earlier_key:
+        return None, None
+    earlier, _ = read_report(s3, bucket, earlier_key)
+    return (earlier, earlier_key) if earlier is not None and is_earlier(earlier, report) else (None, None)

@@ -43,8 +43,9 @@ logger = logging.getLogger(__name__)
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
 MAX_HEADER_CHARS = 150
-MAX_URL_CHARS = 500
-FRAME_BLOCKS = 6
+MAX_URL_CHARS = 2500
+FRAME_BLOCKS = 7
+MAX_DETAIL_LINE = 400
 """Blocks around the findings: header, context, divider, "and N more", coverage gaps, full report."""
 
 SEVERITY_MARKS = {
@@ -69,17 +70,22 @@ class SlackConfigError(ConfigError):
 
 def build_digest(report: AuditReport, report_url: str | None, max_findings: int = 10) -> tuple[str, list[Block]]:
     """The fallback text (for notifications) and the Block Kit blocks of the report's digest."""
-    active = report.worst_first()
+    # New findings first, then ongoing ones; worst first within each (the sort is stable).
+    active = sorted(report.worst_first(), key=lambda finding: finding.status != "new")
     if not active:
         return _quiet_day(report, report_url)
 
     shown = active[: max(0, min(max_findings, MAX_BLOCKS - FRAME_BLOCKS))]
     blocks: list[Block] = [
         HeaderBlock(text=shorten(f"Lambda health audit: {report.account} {report.region}", MAX_HEADER_CHARS)),
-        ContextBlock(elements=[_mrkdwn(_window_line(report)), _mrkdwn(_counts_line(report))]),
+        ContextBlock(
+            elements=[_mrkdwn(_window_line(report)), _mrkdwn(_counts_line(report)), _mrkdwn(_history_line(report))]
+        ),
         DividerBlock(),
     ]
     blocks += [SectionBlock(text=_mrkdwn(finding_text(finding))) for finding in shown]
+    if report.resolved:
+        blocks.append(SectionBlock(text=_mrkdwn(_resolved_text(report))))
     if len(active) > len(shown):
         more = len(active) - len(shown)
         where = " in the full report" if report_url else ""
@@ -96,8 +102,11 @@ def finding_text(finding: Finding) -> str:
 
     Everything but the message is short; the message gets what is left of the 3,000 characters.
     """
+    since = (
+        " · *NEW*" if finding.status == "new" else f" · since {finding.first_seen[:10]}" if finding.first_seen else ""
+    )
     head = (
-        f"{SEVERITY_MARKS[finding.severity]} *{finding.severity.value.upper()}* · "
+        f"{SEVERITY_MARKS[finding.severity]} *{finding.severity.value.upper()}*{since} · "
         f"*{shorten(escape(finding.title), 150)}*\n"
         f"{_link(finding.console_url, shorten(escape(finding.resource), 150))}: "
     )
@@ -144,9 +153,47 @@ def _quiet_day(report: AuditReport, report_url: str | None) -> tuple[str, list[B
     else:
         text = f"All {n} {_plural(n, 'function')} healthy"
         line = f":white_check_mark: {text} in {where}."
+    if report.resolved:
+        line += f" {len(report.resolved)} {_plural(len(report.resolved), 'finding')} resolved since the previous audit."
     if report_url:
         line += f" {_report_pointer(report_url)}"
     return f"Lambda health audit {where}: {text}", [SectionBlock(text=_mrkdwn(line))]
+
+
+def build_details(report: AuditReport) -> tuple[str, list[Block]]:
+    """The thread reply: every active finding, one line each, packed into sections within Slack's limits."""
+    lines = [
+        shorten(f"• {f.severity.value} · `{f.check_id}` · {escape(f.resource)}: {escape(f.message)}", MAX_DETAIL_LINE)
+        for f in report.worst_first()
+    ]
+    blocks: list[Block] = []
+    section: list[str] = []
+    for index, line in enumerate(lines):
+        if sum(len(item) + 1 for item in section) + len(line) > MAX_SECTION_CHARS:
+            blocks.append(SectionBlock(text=_mrkdwn("\n".join(section))))
+            section = []
+        if len(blocks) == MAX_BLOCKS - 1:
+            rest = len(lines) - index
+            blocks.append(ContextBlock(elements=[_mrkdwn(f"…and {rest} more in the full report")]))
+            section = []
+            break
+        section.append(line)
+    if section:
+        blocks.append(SectionBlock(text=_mrkdwn("\n".join(section))))
+    return f"All {len(lines)} findings", blocks
+
+
+def _history_line(report: AuditReport) -> str:
+    if report.previous_report is None:
+        return "first audit of this account and region: nothing to compare with"
+    new = sum(1 for finding in report.active_findings if finding.status == "new")
+    return f"*{new}* new · *{len(report.resolved)}* resolved since the previous audit"
+
+
+def _resolved_text(report: AuditReport) -> str:
+    head = f":white_check_mark: *Resolved since the previous audit ({len(report.resolved)}):* "
+    items = ", ".join(f"`{finding.check_id}` on {escape(finding.resource)}" for finding in report.resolved)
+    return head + shorten(items, MAX_SECTION_CHARS - len(head))
 
 
 def _summary_text(report: AuditReport) -> str:

@@ -52,6 +52,7 @@ def install() -> None:
         install_lambda_configuration_fields()
         install_cloudwatch_metric_store()
         install_cloudwatch_get_metric_data()
+        __import__("healthaudit.sandbox.logs_insights", fromlist=["_"]).install_logs_insights()
         _installed = True
 
 

@@ -1,0 +1,75 @@
+"""The notifier: when a report lands in S3, post its digest to Slack and record the outcome beside it.
+
+Runs apart from the audit, so a Slack failure never loses or delays a report. Lambda retries it
+(asynchronous invocation) when the failure may pass; the recorded outcome keeps a retry that
+follows a successful post from posting twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Mapping
+
+from ..config import AuditConfig
+from ..model import AuditReport
+from .outcome import post_report_digest
+from .s3 import NOTIFY_METADATA, read_report, report_key
+
+LATEST_REPORT = re.compile(r"latest/account=(?P<account>[^/]+)/region=(?P<region>[^/]+)/report\.json")
+
+
+class NotifyRetry(RuntimeError):
+    """Raised so that Lambda retries the notification: the failure may pass (rate limit, 5xx, network)."""
+
+
+@dataclass(frozen=True)
+class NotifyOutcome:
+    status: str
+    report_key: str | None = None
+    slack_ts: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "report_key": self.report_key, "slack_ts": self.slack_ts}
+
+
+def notify_report(
+    s3: Any, bucket: str, key: str, config: AuditConfig, environ: Mapping[str, str] = os.environ
+) -> NotifyOutcome:
+    if not LATEST_REPORT.fullmatch(key):
+        return NotifyOutcome(status=f"ignored: {key} is not a latest/ report")
+    document, metadata = read_report(s3, bucket, key)
+    if document is None:
+        return NotifyOutcome(status=f"ignored: {key} no longer exists")
+    report = AuditReport.from_dict(document)
+    dated = report_key(report, config.report_prefix)
+    outcome_key = dated.rsplit("/", 1)[0] + "/notify.json"
+    previous, _ = read_report(s3, bucket, outcome_key)
+    if previous and previous.get("status") == "posted":
+        return NotifyOutcome(status="already posted", report_key=dated, slack_ts=previous.get("slack_ts"))
+    if metadata.get(NOTIFY_METADATA) == "false":
+        outcome = NotifyOutcome(status="skipped: notify is off for this run", report_key=dated)
+    elif not (config.slack and config.slack.channel):
+        outcome = NotifyOutcome(status="skipped: no Slack channel configured", report_key=dated)
+    else:
+        link = s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": bucket, "Key": report_key(report, config.report_prefix, "report.html")},
+            ExpiresIn=config.slack.report_link_hours * 3600,
+        )
+        posted = post_report_digest(report, config, link, environ)
+        outcome = NotifyOutcome(status=posted.status, report_key=dated, slack_ts=posted.ts)
+        _record(s3, bucket, outcome_key, outcome)
+        if posted.retryable:
+            raise NotifyRetry(posted.status)
+        return outcome
+    _record(s3, bucket, outcome_key, outcome)
+    return outcome
+
+
+def _record(s3: Any, bucket: str, key: str, outcome: NotifyOutcome) -> None:
+    body = {**outcome.to_dict(), "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(), ContentType="application/json")

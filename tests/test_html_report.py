@@ -1,0 +1,442 @@
+"""The HTML report: rendered from real report dicts and opened in headless Chromium.
+
+Chromium dumps the DOM it built and takes a screenshot into test-artifacts/; the DOM is parsed to
+check what a reader would see: every finding, text where a name tried to be markup, a chart for
+every series, and nothing loaded from the network or logged to the console.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from healthaudit.model import (
+    AuditReport,
+    AuditWindow,
+    CoverageGap,
+    DataSource,
+    Finding,
+    FunctionSummary,
+    MetricSeries,
+    Severity,
+)
+from healthaudit.publish.html import distribution_chart, html_key, percentile, render_html, series_chart
+from healthaudit.schema import load_report_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+SCRIPT = "<script>alert(1)</script>"
+CHANNEL = "<!channel>"
+WINDOW = AuditWindow.ending_at(datetime(2024, 5, 2, 6, 30, tzinfo=UTC))
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory) -> dict:
+    """The report `healthaudit demo` stores: the real pipeline against the seeded sandbox."""
+    out = tmp_path_factory.mktemp("demo")
+    # Its exit status says whether every planted problem was found: that is test_pipeline's business.
+    run = subprocess.run(
+        [sys.executable, "-m", "healthaudit.cli", "demo", "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (out / "demo-report.json").exists(), run.stdout[-2000:] + run.stderr[-2000:]
+    return json.loads((out / "demo-report.json").read_text())
+
+
+def hourly(metric: str, stat: str, values: list[float], skip: frozenset[int] = frozenset()) -> MetricSeries:
+    hours = [i for i in range(len(values)) if i not in skip]
+    return MetricSeries(
+        metric,
+        stat,
+        tuple(WINDOW.start + timedelta(hours=i) for i in hours),
+        tuple(values[i] for i in hours),
+    )
+
+
+def hostile_report() -> dict:
+    """Names, tags and messages that try to be markup or Slack mentions, in every part of the page."""
+    rng = random.Random(7)
+    baseline = [round(rng.gauss(310, 35), 1) for _ in range(160)]
+    current = [round(rng.gauss(520, 70), 1) for _ in range(140)]
+    common = dict(account="123456789012", region="eu-west-1")
+
+    def arn(name: str) -> str:
+        return f"arn:aws:lambda:eu-west-1:123456789012:function:{name}"
+
+    def finding(check_id, title, severity, name, message, **extra) -> Finding:
+        return Finding(
+            check_id,
+            title,
+            severity,
+            message=message,
+            remediation=extra.pop("remediation", f"Remedy for {check_id}."),
+            docs=extra.pop("docs", "https://docs.aws.amazon.com/lambda/latest/dg/lambda-monitoring.html"),
+            function_name=name,
+            function_arn=arn(name) if name else None,
+            **common,
+            **extra,
+        )
+
+    errors = [2, 1, 0, 3, 2, 1, 4, 2, 90, 140, 120, 60, 8, 3, 2, 1, 0, 2, 1, 3, 2, 1, 0, 1]
+    findings = (
+        finding(
+            "error-rate-high",
+            "Error rate is high",
+            Severity.CRITICAL,
+            SCRIPT,
+            f"{SCRIPT} failed 7% of 5,000 invocations; tag owner={CHANNEL}",
+            evidence={SCRIPT: CHANNEL, "errors": 350.0, "error_rate": 0.07, "tags": {"owner": CHANNEL}},
+            series=(hourly("Errors", "Sum", errors), hourly("Invocations", "Sum", [200.0 + 5 * i for i in range(24)])),
+        ),
+        finding(
+            "cold-start-regressed",
+            "Cold starts got slower",
+            Severity.HIGH,
+            "checkout-api",
+            "p95 init duration rose from 370 ms to 640 ms",
+            evidence={
+                "baseline_p50_ms": percentile(baseline, 50),
+                "baseline_p95_ms": percentile(baseline, 95),
+                "current_p50_ms": percentile(current, 50),
+                "current_p95_ms": percentile(current, 95),
+                "baseline_samples": baseline,
+                "current_samples": current,
+            },
+            status="ongoing",
+            first_seen="2024-04-29T06:00:00Z",
+        ),
+        finding(
+            "duration-near-timeout",
+            "Duration is close to the timeout",
+            Severity.MEDIUM,
+            "pdf-export",
+            "p99 duration 27000 ms is 90% of the 30 s timeout",
+            evidence={"p99_duration_ms": 27000.0, "timeout_ms": 30000},
+            series=(hourly("Duration", "p99", [21000.0 + 250 * i for i in range(24)], skip=frozenset({5, 6, 7})),),
+            docs="javascript:alert(1)",
+        ),
+        finding(
+            "concurrency-near-limit",
+            "Account concurrency is close to its limit",
+            Severity.LOW,
+            None,
+            "peak 900 of 1000",
+            evidence={"peak": 900.0, "limit": 1000},
+        ),
+        finding(
+            "runtime-deprecated",
+            "Runtime is deprecated",
+            Severity.MEDIUM,
+            "legacy-etl",
+            "python3.8 was deprecated in October 2024",
+            suppressed_by=f"tag healthaudit:suppress=runtime-deprecated ({SCRIPT})",
+        ),
+    )
+    return AuditReport(
+        account="123456789012",
+        region="eu-west-1",
+        window=WINDOW,
+        functions_audited=4,
+        functions=(
+            FunctionSummary(SCRIPT, arn(SCRIPT), "python3.12", "unhealthy"),
+            FunctionSummary("checkout-api", arn("checkout-api"), "nodejs20.x", "unhealthy"),
+            FunctionSummary("pdf-export", arn("pdf-export"), None, "unhealthy"),
+            FunctionSummary(CHANNEL, arn(CHANNEL), "python3.12", "unknown"),
+            FunctionSummary("legacy-etl", arn("legacy-etl"), "python3.8", "healthy"),
+        ),
+        findings=findings,
+        coverage_gaps=(CoverageGap(DataSource.TAGS, f"AccessDenied for {SCRIPT}", CHANNEL, arn(CHANNEL)),),
+        api_calls={"GetMetricData": 2, "ListFunctions": 1, SCRIPT: 1},
+        metric_queries={"fleet": 40, "series": 4},
+        scope=f"tag:team={CHANNEL}",
+        notes=(f"{CHANNEL}: threshold tag {SCRIPT} is not a number; the default threshold applies",),
+        resolved=(
+            finding(
+                "throttled", "Function is throttled", Severity.HIGH, "orders-api", "was throttled", status="resolved"
+            ),
+        ),
+        previous_report="reports/dt=2024-05-01/account=123456789012/region=eu-west-1/report.json",
+    ).to_dict()
+
+
+# -- pure rendering (no browser) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        (
+            "reports/dt=2024-05-02/account=123456789012/region=eu-west-1/report.json",
+            "reports/dt=2024-05-02/account=123456789012/region=eu-west-1/report.html",
+        ),
+        (
+            "latest/account=123456789012/region=eu-west-1/report.json",
+            "latest/account=123456789012/region=eu-west-1/report.html",
+        ),
+        ("report.json.json", "report.json.html"),
+    ],
+)
+def test_html_key(key, expected):
+    assert html_key(key) == expected
+
+
+def test_html_key_refuses_a_key_that_is_not_json():
+    with pytest.raises(ValueError):
+        html_key("reports/report.html")
+
+
+def test_the_hostile_report_is_a_valid_report():
+    assert Draft202012Validator(load_report_schema()).is_valid(hostile_report())
+
+
+def test_everything_from_the_report_is_escaped():
+    page = render_html(hostile_report())
+    assert SCRIPT not in page and CHANNEL not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;!channel&gt;" in page
+    assert "<script" not in page.lower()
+    assert 'href="javascript:' not in page  # a docs value that is not an https URL stays text
+
+
+def test_the_page_links_only_to_the_console_and_the_docs(demo_report):
+    for report in (demo_report, hostile_report()):
+        page = render_html(report)
+        allowed = {f["console_url"] for f in report["findings"] + report["resolved"]}
+        allowed |= {f["docs"] for f in report["findings"] + report["resolved"]}
+        urls = re.findall(r"""\b(src|href|xlink:href|action|srcset|poster|data)\s*=\s*["']?([^"'\s>]+)""", page, re.I)
+        assert not [(attr, url) for attr, url in urls if attr.lower() != "href"], "nothing may be loaded"
+        external = {html.unescape(url) for _, url in urls if re.match(r"(?i)(https?:)?//", url)}
+        assert external <= allowed
+        assert "url(" not in page and "@import" not in page
+
+
+@pytest.mark.parametrize(
+    "values, timestamps, expect",
+    [
+        ([], [], "no datapoints"),  # CloudWatch returned nothing
+        ([0.0, 0.0, 0.0], None, "zero in every hour"),  # flat zero: no division by zero
+        ([5.0], None, "<rect"),  # a single hour
+        ([1.0, math.nan, math.inf, 3.0], None, "<rect"),  # non-finite values are left out
+        ([1.0, 2.0], ["not a time", "either"], "<rect"),  # unparseable timestamps: by position
+        ([1e9, 2.5e9], None, "2.5G"),  # large values: compact axis labels
+    ],
+)
+def test_series_chart_edges(values, timestamps, expect):
+    if timestamps is None:
+        timestamps = [(WINDOW.start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(len(values))]
+    chart = series_chart({"metric": "Throttles", "stat": "Sum", "timestamps": timestamps, "values": values})
+    assert expect in chart
+    assert not re.search(r'="[^"]*(nan|inf)', chart, re.I)  # no coordinate is NaN or infinite
+
+
+@pytest.mark.parametrize("stat, mark", [("Sum", "<rect"), ("Maximum", "<polyline"), ("p99", "<polyline")])
+def test_series_chart_draws_sums_as_bars_and_other_statistics_as_lines(stat, mark):
+    series = hourly("Duration", stat, [100.0, 250.0, 175.0]).to_dict()
+    assert mark in series_chart(series)
+
+
+def test_series_chart_places_points_by_hour_when_hours_are_missing():
+    def bar_xs(series: MetricSeries) -> list[float]:
+        return [float(x) for x in re.findall(r'<rect class="bar" x="([\d.]+)"', series_chart(series.to_dict()))]
+
+    every_hour = bar_xs(hourly("Errors", "Sum", [1.0] * 10))
+    first_and_last = bar_xs(hourly("Errors", "Sum", [1.0] * 10, skip=frozenset(range(1, 9))))
+    assert first_and_last == pytest.approx([every_hour[0], every_hour[9]], abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "baseline, current, expect",
+    [
+        ([], [], None),
+        ([100.0, 120.0, 140.0], [], "baseline: 3 samples"),
+        ([], [400.0, 410.0], "current: 2 samples"),
+        ([250.0] * 5, [250.0] * 5, "p95 250 ms"),  # every sample equal: no zero-width bins
+        ([1.0, "x", None, math.nan, 2.0], [3.0], "baseline: 2 samples"),  # junk is left out
+    ],
+)
+def test_distribution_chart_edges(baseline, current, expect):
+    chart = distribution_chart(baseline, current)
+    if expect is None:
+        assert chart == ""
+    else:
+        assert "<svg" in chart and expect in chart
+
+
+@pytest.mark.parametrize(
+    "values, q, expected",
+    [([1.0], 95, 1.0), ([1.0, 2.0], 50, 1.5), ([1.0, 2.0, 3.0, 4.0, 5.0], 50, 3.0), ([10.0, 0.0], 100, 10.0)],
+)
+def test_percentile(values, q, expected):
+    assert percentile(values, q) == expected
+
+
+# -- in the browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium; installed here if missing and possible (`make chromium` does it for CI)."""
+    if not CHROMIUM.exists() and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
+            shell=True,
+            capture_output=True,
+            timeout=900,
+        )
+    if not CHROMIUM.exists():
+        reason = "/usr/bin/chromium is missing and apt-get could not install it (run `make chromium` as root)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return str(CHROMIUM)
+
+
+class Dom(HTMLParser):
+    """What a reader gets from the dumped DOM: elements, attributes, text and comments."""
+
+    def __init__(self, markup: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.comments: list[str] = []
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        if data.strip():
+            self.text.append(data.strip())
+
+    def handle_comment(self, data):
+        self.comments.append(data)
+
+    @property
+    def all_text(self) -> str:
+        return "\n".join(self.text)
+
+    def count(self, tag: str) -> int:
+        return sum(1 for name, _ in self.tags if name == tag)
+
+
+_profiles = itertools.count()
+
+
+def open_in_chromium(chromium: str, page: Path, tmp_path: Path, *mode: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{next(_profiles)}"
+    return subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *mode,
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def console_problems(stderr: str, page: Path) -> list[str]:
+    """Console messages from the page itself. Chromium says "Uncaught …" for errors and, for a blocked
+    load, "… violates the following Content Security Policy directive … blocked" (older builds: "Refused")."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if ("CONSOLE" in line and page.as_uri() in line) or re.search(r"Uncaught|Refused|Content Security Policy", line)
+    ]
+
+
+def render_in_chromium(chromium: str, report: dict, name: str, tmp_path: Path) -> tuple[Dom, str]:
+    page = tmp_path / f"{name}.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    dumped = open_in_chromium(chromium, page, tmp_path, "--dump-dom")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"{name}.png"
+    shot.unlink(missing_ok=True)
+    shown = open_in_chromium(chromium, page, tmp_path, f"--screenshot={shot}", "--window-size=1280,2000")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert console_problems(dumped.stderr, page) == [] and console_problems(shown.stderr, page) == []
+    return Dom(dumped.stdout), dumped.stdout
+
+
+def expected_charts(report: dict) -> int:
+    """An SVG per series with at least one datapoint, and one per finding with init-duration samples."""
+    charts = 0
+    for finding in report["findings"] + report["resolved"]:
+        charts += sum(1 for series in finding["series"] if series["values"])
+        charts += any(key in finding["evidence"] for key in ("baseline_samples", "current_samples"))
+    return charts
+
+
+def test_the_demo_report_in_chromium(chromium, demo_report, tmp_path):
+    dom, _ = render_in_chromium(chromium, demo_report, "html-report-demo", tmp_path)
+    for finding in demo_report["findings"]:
+        assert finding["function_name"] in dom.text
+        assert finding["check_id"] in dom.text
+    assert any(finding["series"] for finding in demo_report["findings"])
+    assert dom.count("svg") == expected_charts(demo_report)
+    assert dom.count("script") == 0
+    assert [attrs["src"] for _, attrs in dom.tags if attrs.get("src")] == []
+    assert dom.count("details") == 1  # the suppressed findings, collapsed
+
+
+def test_the_hostile_report_in_chromium(chromium, tmp_path):
+    report = hostile_report()
+    dom, dumped = render_in_chromium(chromium, report, "html-report-hostile", tmp_path)
+    assert dom.count("script") == 0
+    assert not [c for c in dom.comments if "channel" in c]  # `<!channel>` did not become a comment
+    assert SCRIPT in dom.text and CHANNEL in dom.text  # shown, as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dumped
+    for section in ("New findings", "Ongoing findings", "Resolved findings", "Suppressed findings"):
+        assert section in dom.text
+    assert "first seen 29 Apr 2024 06:00 UTC" in dom.all_text
+    assert dom.count("svg") == expected_charts(report) == 4
+    assert not [attrs for tag, attrs in dom.tags if tag == "a" and "javascript" in (attrs.get("href") or "")]
+
+
+def test_the_console_check_sees_what_it_looks_for(chromium, tmp_path):
+    """A control page with an uncaught error and a blocked script: the check must not be blind."""
+    page = tmp_path / "control.html"
+    page.write_text(
+        '<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="script-src \'sha256-x\'">'
+        "<p>control</p><script>undefinedFunction()</script>"
+    )
+    blocked = open_in_chromium(chromium, page, tmp_path, "--dump-dom")
+    page.write_text("<!DOCTYPE html><p>control</p><script>undefinedFunction()</script>")
+    uncaught = open_in_chromium(chromium, page, tmp_path, "--dump-dom")
+    assert console_problems(blocked.stderr, page) and console_problems(uncaught.stderr, page)
