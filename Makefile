@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-unit: $(STAMP) $(CHECKOV_STAMP) chromium
+unit: $(STAMP) $(CHECKOV_STAMP) chromium runtime-venv
 	$(BIN)/pytest
 
 # Headless Chromium for tests/test_html_report.py: Debian's package, installed once (CI runs as root).
@@ -45,4 +45,37 @@ chromium:
 test: lint unit
 
 clean:
-	rm -rf $(VENV) .venv-checkov .aws-sam out test-artifacts
+	rm -rf $(VENV) .venv-checkov .venv-runtime .aws-sam out test-artifacts
+
+# Lambda's python3.12: `sam build` runs pip under it (a real interpreter on PATH, not a pyenv shim),
+# and .venv-runtime runs the built functions under awslambdaric (tests/test_local_invoke.py).
+PYTHON312_VERSION := 3.12.1
+RUNTIME_STAMP := .venv-runtime/.installed
+FIND_PYTHON312 = py=""; \
+	if prefix=$$(pyenv prefix $(PYTHON312_VERSION) 2>/dev/null) && [ -x "$$prefix/bin/python3.12" ]; then \
+		py="$$prefix/bin/python3.12"; \
+	elif command -v python3.12 >/dev/null 2>&1; then \
+		py=$$(python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=""; \
+	fi; \
+	if [ -z "$$py" ]; then \
+		echo "make: no python3.12 found (tried 'pyenv prefix $(PYTHON312_VERSION)' and 'command -v python3.12')." >&2; \
+		echo "make: sam build and the local Lambda runtime need Lambda's Python 3.12, e.g. 'pyenv install $(PYTHON312_VERSION)'." >&2; \
+		exit 1; \
+	fi
+
+.PHONY: build runtime-venv local-invoke
+
+build: $(STAMP)
+	@$(FIND_PYTHON312); echo "sam build with $$py"; PATH="$$(dirname "$$py"):$$PATH" $(BIN)/sam build
+
+runtime-venv: $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): tests/support/runtime-requirements.txt
+	@$(FIND_PYTHON312); test -x .venv-runtime/bin/python || "$$py" -m venv .venv-runtime
+	.venv-runtime/bin/python -m pip install --quiet -r tests/support/runtime-requirements.txt
+	cp tests/support/runtime-requirements.txt $@
+
+# `sam local invoke` for people without Docker: sam build, then every file in events/ through the
+# Lambda Runtime Interface Emulator and awslambdaric, against the sandbox, all on 127.0.0.1.
+local-invoke: $(STAMP) runtime-venv
+	$(BIN)/pytest -q tests/test_local_invoke.py

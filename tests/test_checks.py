@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from healthaudit.checks.async_events_dropped import async_events_dropped
 from healthaudit.checks.audit_coverage_gap import account_coverage_gap, audit_coverage_gap
+from healthaudit.checks.cold_start_regression import cold_start_regression
 from healthaudit.checks.concurrency_near_limit import account_concurrency_near_limit, concurrency_near_limit
 from healthaudit.checks.duration_near_timeout import duration_near_timeout
 from healthaudit.checks.error_rate_high import error_rate_high
 from healthaudit.checks.iterator_age_high import iterator_age_high
 from healthaudit.checks.log_retention_unset import log_retention_unset
+from healthaudit.checks.memory_near_limit import memory_near_limit
+from healthaudit.checks.memory_overprovisioned import memory_overprovisioned
 from healthaudit.checks.no_failure_destination import no_failure_destination
 from healthaudit.checks.provisioned_spillover import provisioned_spillover
 from healthaudit.checks.runtime_deprecated import runtime_deprecated
@@ -20,7 +24,7 @@ from healthaudit.checks.throttled import throttled
 from healthaudit.checks.tracing_disabled import tracing_disabled
 from healthaudit.config import Thresholds
 from healthaudit.model import AccountSettings, CoverageGap, DataSource, EventSource
-from tests.support.snapshots import account, function, kinesis_source
+from tests.support.snapshots import account, function, kinesis_source, log_stats
 
 DEFAULTS = Thresholds()
 
@@ -242,3 +246,100 @@ def test_coverage_gap_per_unread_source_and_account_wide():
     snapshot = type(snapshot)(**{**snapshot.__dict__, "gaps": (CoverageGap(DataSource.TAGS, "AccessDenied"),)})
     (account_finding,) = account_coverage_gap(snapshot, DEFAULTS)
     assert "tags" in account_finding.message
+
+
+@pytest.mark.parametrize(
+    "used, size, expected",
+    [
+        (460.8, 512, False),  # exactly 90 %
+        (461, 512, True),
+        (128, 128, True),  # at the limit
+        (None, 512, False),  # no REPORT records read
+    ],
+)
+def test_memory_near_limit(used, size, expected):
+    fn = function(memory_mb=size, logs_current=log_stats(invocations=10, max_memory_used_mb=used, memory_size_mb=size))
+    assert fires(memory_near_limit, fn) is expected
+
+
+@pytest.mark.parametrize(
+    "used, size, invocations, expected",
+    [
+        (255, 1024, 100, True),  # 24.9 %
+        (256, 1024, 100, False),  # exactly 25 %
+        (60, 256, 100, False),  # 256 MB is not above the floor
+        (60, 257, 100, True),
+        (10, 3008, 0, False),  # never invoked: nothing to judge
+    ],
+)
+def test_memory_overprovisioned(used, size, invocations, expected):
+    logs = log_stats(invocations=invocations, max_memory_used_mb=used, memory_size_mb=size)
+    assert fires(memory_overprovisioned, function(memory_mb=size, logs_current=logs)) is expected
+
+
+def spread(center: float, n: int, step: float = 1.0) -> list[float]:
+    """n distinct values around center (no ties, so the exact and normal tests both apply)."""
+    return [center + (i - n / 2) * step for i in range(n)]
+
+
+OLD = {"code_sha256": "aaa", "code_size": 5_000_000, "runtime": "python3.12", "memory_mb": 512, "layers": []}
+NEW = {**OLD, "code_sha256": "bbb", "code_size": 48_000_000}
+
+
+@pytest.mark.parametrize(
+    "baseline, current, expected",
+    [
+        (spread(400, 100), spread(800, 100), True),  # doubled, plenty of samples
+        (spread(400, 100), spread(460, 100), False),  # +15 %: below the 1.25 ratio
+        (spread(300, 100), spread(390, 100), False),  # ratio 1.3 but only +90 ms
+        (spread(400, 100), spread(800, 19), False),  # 19 current cold starts: too few
+        (spread(400, 19), spread(800, 100), False),  # 19 baseline cold starts: too few
+        (spread(400, 20), spread(800, 20), True),  # exactly 20 each
+        # p95 jumps on a handful of outliers, but the distributions are alike: the rank test says no.
+        (spread(400, 100), spread(400, 94) + [2000.0] * 6, False),
+    ],
+)
+def test_cold_start_regression_on_init_durations(baseline, current, expected):
+    fn = function(
+        # 1 % of invocations cold in both windows: only the durations differ.
+        logs_current=log_stats(invocations=100 * len(current), init_durations=current, fingerprint=NEW),
+        logs_baseline=log_stats(invocations=100 * len(baseline), init_durations=baseline, fingerprint=OLD),
+        fingerprint=NEW,
+    )
+    assert fires(cold_start_regression, fn) is expected
+
+
+def test_cold_start_regression_names_what_changed():
+    fn = function(
+        logs_current=log_stats(invocations=6_000, init_durations=spread(900, 60)),
+        logs_baseline=log_stats(invocations=30_000, init_durations=spread(400, 300), fingerprint=OLD),
+        fingerprint=NEW,
+    )
+    (finding,) = cold_start_regression(fn, DEFAULTS)
+    assert finding.evidence["configuration_changes"] == ["new code deployed", "bigger package (5.0 MB → 48.0 MB)"]
+    assert finding.evidence["p_value"] < 0.01
+    assert finding.evidence["current_p95_ms"] > finding.evidence["baseline_p95_ms"]
+    assert len(finding.evidence["current_samples"]) == 60
+    same = function(
+        logs_current=fn.logs_current, logs_baseline=replace(fn.logs_baseline, fingerprint=NEW), fingerprint=NEW
+    )
+    (unchanged,) = cold_start_regression(same, DEFAULTS)
+    assert unchanged.evidence["configuration_changes"] == ["no configuration change"]
+
+
+@pytest.mark.parametrize(
+    "cold_now, invocations_now, cold_before, invocations_before, expected",
+    [
+        (100, 1000, 70, 7000, True),  # 10 % against 1 %
+        (19, 190, 70, 7000, False),  # too few cold starts now
+        (12, 1000, 70, 7000, False),  # 1.2 % against 1 %: ratio below 1.25
+        (25, 1000, 140, 7000, False),  # 2.5 % against 2 %: ratio 1.25 but not significant
+    ],
+)
+def test_cold_start_rate_regression(cold_now, invocations_now, cold_before, invocations_before, expected):
+    same_durations = spread(400, 30)
+    fn = function(
+        logs_current=log_stats(invocations=invocations_now, init_durations=same_durations, cold_starts=cold_now),
+        logs_baseline=log_stats(invocations=invocations_before, init_durations=same_durations, cold_starts=cold_before),
+    )
+    assert fires(cold_start_regression, fn) is expected

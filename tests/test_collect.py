@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -13,8 +13,8 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.metrics import FUNCTION_METRICS, MAX_QUERIES_PER_CALL
 from healthaudit.config import AuditConfig
 from healthaudit.sandbox.fleet import _tiny_zip
+from tests.support.clock import AT
 
-AT = datetime(2026, 11, 28, 6, tzinfo=timezone.utc)
 REGION = "eu-west-1"
 N = 1200
 TAGGED = 250

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,11 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
 from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.slack_server import SlackServer
 
 ROOT = Path(__file__).resolve().parents[1]
-AT = datetime(2026, 11, 28, 6, tzinfo=timezone.utc)
 REGION = "eu-west-1"
 FLEET = demo_fleet()
 
@@ -95,7 +95,8 @@ def load_handler():
 
 
 def load_event(name: str) -> dict:
-    return json.loads((ROOT / "events" / name).read_text())
+    """An events/ file, at the time the tests seeded data for."""
+    return at_audit_time(json.loads((ROOT / "events" / name).read_text()))
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def stored_report(s3, bucket: str, key: str) -> dict:
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-REPORT_KEY = "reports/dt=2026-11-28/account=300000000001/region=eu-west-1/report.json"
+REPORT_KEY = f"reports/dt={day(AT)}/account=300000000001/region=eu-west-1/report.json"
 LATEST_KEY = "latest/account=300000000001/region=eu-west-1/report.json"
 
 
@@ -150,9 +151,9 @@ def test_scheduled_event_through_the_handler_stores_the_report(deployed, capsys)
     assert report == stored_report(deployed["s3"], deployed["bucket"], LATEST_KEY)
     assert report["schema_version"] == "1.0"
     assert report["window"] == {
-        "start": "2026-11-27T06:00:00Z",
-        "end": "2026-11-28T06:00:00Z",
-        "baseline_start": "2026-11-20T06:00:00Z",
+        "start": iso(YESTERDAY),
+        "end": iso(AT),
+        "baseline_start": iso(AT - timedelta(days=8)),
     }
     assert active_by_function(report) == expected_by_function()
     assert response["functions_audited"] == len(FLEET)
@@ -322,9 +323,9 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     assert (ongoing.function_name, ongoing.status, ongoing.first_seen) == (
         "audit-trail",
         "ongoing",
-        "2026-11-27T06:00:00Z",
+        iso(YESTERDAY),
     )
-    assert second.previous_report == "reports/dt=2026-11-27/account=300000000002/region=eu-west-1/report.json"
+    assert second.previous_report == f"reports/dt={day(YESTERDAY)}/account=300000000002/region=eu-west-1/report.json"
     html = s3.get_object(Bucket="history", Key=outcome.report_key.replace(".json", ".html"))["Body"].read().decode()
     resolved_part = html[html.index("Resolved") :]
     assert "nightly-cleanup" in resolved_part

@@ -493,3 +493,21 @@ def test_dead_letter_config_is_kept_and_tracing_is_updatable(aws):
     configuration = lam.get_function_configuration(FunctionName="with-dlq")
     assert configuration["TracingConfig"] == {"Mode": "Active"}
     assert "DeadLetterConfig" not in configuration
+
+
+def test_logging_config_is_returned_with_aws_defaults(aws):
+    role = aws.client("iam").create_role(RoleName="log-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = aws.client("lambda")
+    common = {"Runtime": "python3.12", "Role": role, "Handler": "app.handler", "Code": {"ZipFile": _code()}}
+    lam.create_function(FunctionName="plain", **common)
+    lam.create_function(
+        FunctionName="structured", LoggingConfig={"LogFormat": "JSON", "LogGroup": "/custom/shared"}, **common
+    )
+    configs = {f["FunctionName"]: f["LoggingConfig"] for f in lam.list_functions()["Functions"]}
+    assert configs["plain"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/plain"}
+    assert configs["structured"] == {
+        "LogFormat": "JSON",
+        "LogGroup": "/custom/shared",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }

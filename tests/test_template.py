@@ -33,6 +33,8 @@ ACCOUNT_WIDE_ACTIONS = frozenset(
         "tag:GetResources",
         "cloudwatch:GetMetricData",
         "logs:DescribeLogGroups",
+        "logs:GetQueryResults",  # authorized on the account, not on a log group
+        "logs:StopQuery",
     }
 )
 

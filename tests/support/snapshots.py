@@ -11,6 +11,7 @@ from healthaudit.model import (
     AuditWindow,
     EventSource,
     FunctionSnapshot,
+    LogStats,
     MetricWindow,
 )
 
@@ -54,3 +55,24 @@ def kinesis_source() -> EventSource:
 
 def _points(value: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else (float(value),)
+
+
+def log_stats(
+    invocations: int = 0,
+    init_durations: tuple[float, ...] | list[float] = (),
+    cold_starts: int | None = None,
+    max_memory_used_mb: float | None = None,
+    memory_size_mb: float | None = None,
+    fingerprint: dict[str, Any] | None = None,
+) -> LogStats:
+    values = [float(v) for v in init_durations]
+    return LogStats(
+        start=WINDOW.start,
+        end=WINDOW.end,
+        invocations=invocations,
+        cold_starts=len(values) if cold_starts is None else cold_starts,
+        init_durations={"capacity": 500, "seed": "test", "seen": len(values), "values": values},
+        max_memory_used_mb=max_memory_used_mb,
+        memory_size_mb=memory_size_mb,
+        fingerprint=fingerprint or {},
+    )

@@ -20,17 +20,30 @@ from .model import (
     FunctionSnapshot,
     FunctionSummary,
 )
+from .state import History
 
 Progress = Callable[[str, int, int], None]
 
 
-def audit(clients: AwsClients, config: AuditConfig, at: datetime, progress: Progress | None = None) -> AuditReport:
-    """Audit the account and region that `clients` reach, for the window that ends at `at`."""
-    window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
-    account = clients.account_id()
-    snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress)
+def audit(
+    clients: AwsClients,
+    config: AuditConfig,
+    at: datetime,
+    progress: Progress | None = None,
+    history: History | None = None,
+    account: str | None = None,
+) -> AuditReport:
+    """Audit the account and region that `clients` reach, for the window that ends at `at`.
 
-    notes: list[str] = []
+    `history` holds the earlier reports: where the previous audit's log scan ended, and the
+    REPORT-record statistics that make the cold-start baseline.
+    """
+    window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
+    account = account or clients.account_id()
+    history = history or History()
+    snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history)
+
+    notes: list[str] = _history_notes(snapshot, history)
     thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
     findings = list(
         run_checks(
@@ -54,7 +67,18 @@ def audit(clients: AwsClients, config: AuditConfig, at: datetime, progress: Prog
         metric_queries={"fleet": fleet_queries, "series": series_queries},
         scope=config.scope,
         notes=tuple(notes),
+        log_stats=snapshot.log_stats,
     )
+
+
+def _history_notes(snapshot: AccountSnapshot, history: History) -> list[str]:
+    if snapshot.log_scan is None:
+        return []
+    start, end = (moment.strftime("%Y-%m-%d %H:%M") for moment in snapshot.log_scan)
+    if history.previous is None:
+        first = "first audit of this account and region: no history, so the baseline's logs were read once"
+        return [f"{first} ({start} – {end} UTC)"]
+    return [f"logs read since the previous audit: {start} – {end} UTC; the baseline comes from earlier reports"]
 
 
 def _thresholds_by_function(snapshot: AccountSnapshot, defaults: Thresholds, notes: list[str]) -> dict[str, Thresholds]:

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
@@ -137,7 +137,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .publish.slack import build_digest
     from .sandbox import Sandbox
-    from .sandbox.fleet import seed_fleet
+    from .sandbox.fleet import deploy_bigger_packages, seed_fleet
 
     at = args.at or datetime.now(timezone.utc)
     out = Path(args.output_dir)
@@ -150,8 +150,15 @@ def _demo(args: argparse.Namespace) -> int:
             Bucket=DEMO_BUCKET, CreateBucketConfiguration={"LocationConstraint": DEMO_REGION}
         )
         config = AuditConfig(bucket=DEMO_BUCKET)
-        clients = AwsClients(session, region=DEMO_REGION)
-        report, outcome = audit_and_publish(clients, config, at, progress=_progress_bar(sys.stderr))
+        # Yesterday's audit first, so that today's has history: new vs ongoing, and a baseline of
+        # cold starts recorded before last night's deploy.
+        print("auditing yesterday's window…", file=sys.stderr)
+        audit_and_publish(AwsClients(session, region=DEMO_REGION), config, at - timedelta(days=1))
+        deployed = deploy_bigger_packages(session, fleet)
+        print(f"deployed overnight: {', '.join(deployed)}; auditing today's window…", file=sys.stderr)
+        report, outcome = audit_and_publish(
+            AwsClients(session, region=DEMO_REGION), config, at, progress=_progress_bar(sys.stderr)
+        )
     (out / "demo-report.json").write_bytes(report_json(report))
     text, blocks = build_digest(report, outcome.report_url)
     (out / "demo-slack-digest.json").write_text(

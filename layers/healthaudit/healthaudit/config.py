@@ -47,6 +47,13 @@ class Thresholds:
     max_concurrency_ratio: float = field(default=0.8, metadata={"valid": _ratio})
     max_iterator_age_seconds: float = field(default=300.0, metadata={"valid": _non_negative})
     runtime_deprecation_warning_days: int = field(default=90, metadata={"valid": _non_negative})
+    max_memory_used_ratio: float = field(default=0.9, metadata={"valid": _ratio})
+    min_memory_used_ratio: float = field(default=0.25, metadata={"valid": _ratio})
+    overprovisioned_above_mb: int = field(default=256, metadata={"valid": _non_negative})
+    cold_start_min_ratio: float = field(default=1.25, metadata={"valid": _positive})
+    cold_start_min_rise_ms: float = field(default=100.0, metadata={"valid": _non_negative})
+    cold_start_min_samples: int = field(default=20, metadata={"valid": _positive})
+    cold_start_max_p_value: float = field(default=0.01, metadata={"valid": _ratio})
 
     def overridden_by_tags(self, tags: Mapping[str, str]) -> tuple[Thresholds, list[str]]:
         """Apply `healthaudit:<threshold>` tags; returns the thresholds and a note per bad tag."""
@@ -126,6 +133,9 @@ class AuditConfig:
     slack: SlackConfig | None = None
     bucket: str | None = None
     report_prefix: str = "reports/"
+    max_concurrent_queries: int = 20
+    """Logs Insights queries in flight at once; the account's quota is 100 for everyone."""
+    query_deadline_seconds: int = 300
 
     def in_scope(self, document: Mapping[str, Any]) -> bool:
         if not self.scope:
@@ -144,7 +154,7 @@ class AuditConfig:
         return None
 
 
-_TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks", "slack", "report"}
+_TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks", "slack", "report", "logs"}
 
 
 def parse_config_text(text: str, source: str = "config") -> AuditConfig:
@@ -170,6 +180,7 @@ def load_config(document: Any, source: str = "config") -> AuditConfig:
     window = _mapping(doc.get("window", {}), f"{source}.window", {"hours", "baseline_days"})
     thresholds = _load_thresholds(doc.get("thresholds", {}), f"{source}.thresholds")
     report = _mapping(doc.get("report", {}), f"{source}.report", {"bucket", "prefix"})
+    logs = _mapping(doc.get("logs", {}), f"{source}.logs", {"max_concurrent_queries", "query_deadline_seconds"})
     config = AuditConfig(
         window_hours=_integer(window.get("hours", 24), f"{source}.window.hours", 1, 24 * 14),
         baseline_days=_integer(window.get("baseline_days", 7), f"{source}.window.baseline_days", 1, 14),
@@ -180,6 +191,12 @@ def load_config(document: Any, source: str = "config") -> AuditConfig:
         slack=_load_slack(doc.get("slack"), f"{source}.slack"),
         bucket=_optional_string(report.get("bucket"), f"{source}.report.bucket"),
         report_prefix=_prefix(report.get("prefix", "reports/"), f"{source}.report.prefix"),
+        max_concurrent_queries=_integer(
+            logs.get("max_concurrent_queries", 20), f"{source}.logs.max_concurrent_queries", 1, 90
+        ),
+        query_deadline_seconds=_integer(
+            logs.get("query_deadline_seconds", 300), f"{source}.logs.query_deadline_seconds", 10, 840
+        ),
     )
     return _checked_window(config, f"{source}.window")
 

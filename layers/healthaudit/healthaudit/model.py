@@ -284,6 +284,9 @@ class AccountSnapshot:
     settings: AccountSettings | None = None
     current: MetricWindow = field(default_factory=MetricWindow)
     gaps: tuple[CoverageGap, ...] = ()
+    log_stats: Mapping[str, tuple[LogStats, ...]] = field(default_factory=dict)
+    log_scan: tuple[datetime, datetime] | None = None
+    """The time range of REPORT records this audit read itself."""
 
     def finding(self, message: str, evidence: Mapping[str, Any] | None = None) -> Observation:
         return Observation(message=message, evidence=dict(evidence or {}))

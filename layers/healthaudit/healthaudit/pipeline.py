@@ -9,10 +9,10 @@ from .audit import Progress, audit
 from .collect.clients import AwsClients
 from .collect.errors import READ_ERRORS, describe_error
 from .config import AuditConfig
-from .model import AuditReport
+from .model import AuditReport, AuditWindow
 from .publish.outcome import PublishOutcome, publish
-from .publish.s3 import load_previous_report
-from .state import diff_reports
+from .publish.s3 import load_history
+from .state import History, diff_reports
 
 
 def audit_and_publish(
@@ -28,16 +28,18 @@ def audit_and_publish(
     `post_to_slack` is off where a separate notifier posts when the report lands (the deployed
     stack); `notify` is the run's own wish (a manual run may ask for no digest at all).
     """
-    report = audit(clients, config, at=at, progress=progress)
+    account = clients.account_id()
+    window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
     s3 = clients.client("s3") if config.bucket else None
-    previous, previous_key, note = None, None, None
+    history, notes = History(), []
     if s3 is not None:
         try:
-            previous, previous_key = load_previous_report(s3, config.bucket, report, config.report_prefix)
+            history = load_history(s3, config.bucket, account, clients.region, window, config.report_prefix)
         except READ_ERRORS as error:
-            note = f"previous report unreadable ({describe_error(error)}): every finding is marked new"
-    report = diff_reports(report, previous, previous_key)
-    if note:
-        report = replace(report, notes=(*report.notes, note))
+            notes.append(f"earlier reports unreadable ({describe_error(error)}): no history, every finding is new")
+    report = audit(clients, config, at=at, progress=progress, history=history, account=account)
+    report = diff_reports(report, history.previous, history.previous_key)
+    if notes:
+        report = replace(report, notes=(*report.notes, *notes))
     outcome = publish(report, config, s3_client=s3, notify=notify, post_to_slack=post_to_slack)
     return report, outcome

@@ -45,11 +45,6 @@ def diff_reports(report: AuditReport, previous: Mapping[str, Any] | None, previo
     return replace(report, findings=tuple(findings), resolved=resolved, previous_report=previous_key)
 
 
-def is_earlier(previous: Mapping[str, Any], report: AuditReport) -> bool:
-    """Only a report of an earlier window is history; a rerun of the same window is not."""
-    return _window_end(previous) < report.to_dict()["window"]["end"]
-
-
 def _first_seen_now(finding: Finding, report: AuditReport) -> Finding:
     return replace(finding, status="new", first_seen=report.to_dict()["window"]["end"])
 

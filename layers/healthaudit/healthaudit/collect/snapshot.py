@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -15,11 +15,15 @@ from ..model import (
     DataSource,
     EventSource,
     FunctionSnapshot,
+    LogStats,
     MetricWindow,
 )
+from ..state import History, merge_log_stats
+from ..stats import BoundedSample
 from . import inventory, lookups
 from .clients import AwsClients
 from .errors import READ_ERRORS, describe_error
+from .log_records import GroupStats, ScanSettings, scan_report_records
 from .metrics import ACCOUNT_METRICS, FUNCTION_METRICS, STREAM_METRICS, MetricRequest, MetricResults, fetch_metrics
 
 Progress = Callable[[str, int, int], None]
@@ -34,6 +38,7 @@ SOURCE_PERMISSIONS: dict[DataSource, tuple[str, ...]] = {
     DataSource.RESERVED_CONCURRENCY: ("lambda:GetFunctionConcurrency",),
     DataSource.EVENT_INVOKE_CONFIG: ("lambda:GetFunctionEventInvokeConfig",),
     DataSource.LOG_GROUPS: ("logs:DescribeLogGroups",),
+    DataSource.REPORT_RECORDS: ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery"),
 }
 
 
@@ -61,8 +66,10 @@ def collect_snapshot(
     window: AuditWindow,
     account: str,
     progress: Progress | None = None,
+    history: History | None = None,
 ) -> tuple[AccountSnapshot, int]:
     """The account snapshot and the number of metric queries it took."""
+    history = history or History()
     report = progress or (lambda stage, done, total: None)
     lambda_client = clients.client("lambda")
     try:
@@ -110,10 +117,17 @@ def collect_snapshot(
     destinations = _failure_destinations(lambda_client, state, windows)
     retention = _log_retention(clients.client("logs"), state)
     report("lookups", 1, 1)
+    logs = _report_records(clients.client("logs"), state, retention, window, history, config)
+    report("logs", 1, 1)
 
     functions = tuple(
-        _function_snapshot(
-            c, state, windows[c["FunctionArn"]], reserved, destinations, retention, account, clients.region, window
+        replace(
+            _function_snapshot(
+                c, state, windows[c["FunctionArn"]], reserved, destinations, retention, account, clients.region, window
+            ),
+            logs_current=logs.current.get(c["FunctionArn"]),
+            logs_baseline=logs.baseline.get(c["FunctionArn"]),
+            fingerprint=fingerprint(c),
         )
         for c in state.configs
     )
@@ -126,6 +140,8 @@ def collect_snapshot(
         settings=settings,
         current=account_current,
         gaps=tuple(state.gaps),
+        log_stats={arn: tuple(ranges) for arn, ranges in logs.scanned.items()},
+        log_scan=logs.scan_range,
     )
     return snapshot, len(requests)
 
@@ -200,6 +216,98 @@ def _log_retention(logs_client: Any, state: _Collected) -> dict[str, int | None]
     except READ_ERRORS as error:
         state.unread_for_all(DataSource.LOG_GROUPS, describe_error(error))
         return None
+
+
+@dataclass
+class _LogRecords:
+    scanned: dict[str, list[LogStats]] = field(default_factory=dict)
+    """By function ARN: the ranges this audit read itself, stored in its report."""
+    current: dict[str, LogStats] = field(default_factory=dict)
+    baseline: dict[str, LogStats] = field(default_factory=dict)
+    scan_range: tuple[datetime, datetime] | None = None
+
+
+def _report_records(
+    logs_client: Any,
+    state: _Collected,
+    retention: dict[str, int | None] | None,
+    window: AuditWindow,
+    history: History,
+    config: AuditConfig,
+) -> _LogRecords:
+    """Read the REPORT records written since the previous audit; merge with what earlier audits stored."""
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for function in state.configs:
+        by_group.setdefault(_log_group(function), []).append(function)
+    readable: dict[str, dict[str, Any]] = {}
+    for group, functions in by_group.items():
+        if len(functions) > 1:
+            for function in functions:
+                state.unread_for(
+                    function["FunctionArn"],
+                    DataSource.REPORT_RECORDS,
+                    f"log group {group} is shared by {len(functions)} functions:"
+                    " their REPORT records cannot be told apart",
+                )
+        else:
+            readable[group] = functions[0]
+    to_scan = {
+        group: function.get("LoggingConfig", {}).get("LogFormat", "Text")
+        for group, function in readable.items()
+        if retention is None or group in retention
+    }
+    start = history.scan_start(window)
+    ranges = [(start, window.start)] if start < window.start else []
+    if max(start, window.start) < window.end:
+        ranges.append((max(start, window.start), window.end))
+    result = _LogRecords(scan_range=(start, window.end) if ranges else None)
+    settings = ScanSettings(
+        max_concurrent_queries=config.max_concurrent_queries, deadline_seconds=config.query_deadline_seconds
+    )
+    for range_start, range_end in ranges:
+        scan = scan_report_records(logs_client, to_scan, range_start, range_end, settings)
+        for group, function in readable.items():
+            if group in scan.failed:
+                state.unread_for(function["FunctionArn"], DataSource.REPORT_RECORDS, scan.failed[group])
+                continue
+            found = scan.stats.get(group) or GroupStats(init_durations=BoundedSample(seed=group))
+            result.scanned.setdefault(function["FunctionArn"], []).append(
+                LogStats(
+                    start=range_start,
+                    end=range_end,
+                    invocations=found.invocations,
+                    cold_starts=found.cold_starts,
+                    init_durations=found.init_durations.to_dict(),
+                    max_memory_used_mb=found.max_memory_used_mb,
+                    memory_size_mb=found.memory_size_mb,
+                    # Records read after the fact (a first audit's baseline) ran under a configuration
+                    # nobody recorded: today's would be a guess.
+                    fingerprint=fingerprint(function) if range_start >= window.start else {},
+                )
+            )
+    for function in readable.values():
+        arn = function["FunctionArn"]
+        known = history.stored_log_stats(arn) + result.scanned.get(arn, [])
+        current = merge_log_stats(known, window.start, window.end)
+        baseline = merge_log_stats(known, window.baseline_start, window.start)
+        if current is not None:
+            result.current[arn] = current
+        if baseline is not None:
+            result.baseline[arn] = baseline
+    return result
+
+
+def fingerprint(config: dict[str, Any]) -> dict[str, Any]:
+    """What a cold-start regression is explained by: the code, its size, runtime, memory, architecture, layers."""
+    return {
+        "version": config.get("Version"),
+        "code_sha256": config.get("CodeSha256"),
+        "code_size": config.get("CodeSize"),
+        "runtime": config.get("Runtime"),
+        "memory_mb": config.get("MemorySize"),
+        "architectures": list(config.get("Architectures", [])),
+        "layers": sorted(layer.get("Arn", "") for layer in config.get("Layers", [])),
+    }
 
 
 def _log_group(config: dict[str, Any]) -> str:

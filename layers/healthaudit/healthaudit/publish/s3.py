@@ -6,11 +6,13 @@ The latest/ JSON is written last: its arrival is what triggers the notification.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any, Mapping
 
 from botocore.exceptions import ClientError
 
-from ..model import AuditReport
+from ..model import AuditReport, AuditWindow
+from ..state import History
 
 LATEST_PREFIX = "latest/"
 NOTIFY_METADATA = "healthaudit-notify"
@@ -63,23 +65,20 @@ def read_report(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any] | None, 
     return json.loads(response["Body"].read()), response.get("Metadata", {})
 
 
-def load_previous_report(
-    s3: Any, bucket: str, report: AuditReport, prefix: str = "reports/"
-) -> tuple[dict | None, str | None]:
-    """The report this one is compared with: the latest of an earlier window.
+def load_history(
+    s3: Any, bucket: str, account: str, region: str, window: AuditWindow, prefix: str = "reports/"
+) -> History:
+    """The stored reports of the days the baseline spans, oldest first, windows before this one's.
 
-    A rerun of the same window compares with what the first run compared with, so the rerun
-    writes the same report.
+    A report of this same window (a rerun) is not history, so a rerun writes the same report.
     """
-    from ..state import is_earlier
-
-    latest, _ = read_report(s3, bucket, latest_key(report.account, report.region))
-    if latest is None:
-        return None, None
-    if is_earlier(latest, report):
-        return latest, dated_key(latest["account"], latest["region"], latest["window"]["end"], prefix)
-    earlier_key = latest.get("previous_report")
-    if not earlier_key:
-        return None, None
-    earlier, _ = read_report(s3, bucket, earlier_key)
-    return (earlier, earlier_key) if earlier is not None and is_earlier(earlier, report) else (None, None)
+    reports, keys = [], []
+    day = window.baseline_start.date() - timedelta(days=1)
+    while day <= window.end.date():
+        key = dated_key(account, region, day.isoformat(), prefix)
+        document, _ = read_report(s3, bucket, key)
+        if document is not None and AuditWindow.from_dict(document["window"]).end < window.end:
+            reports.append(document)
+            keys.append(key)
+        day += timedelta(days=1)
+    return History(reports=tuple(reports), keys=tuple(keys))

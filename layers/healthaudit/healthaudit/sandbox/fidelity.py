@@ -62,12 +62,14 @@ def install() -> None:
 
 
 def install_lambda_configuration_fields() -> None:
-    """Keep DeadLetterConfig and let UpdateFunctionConfiguration change TracingConfig.
+    """Keep DeadLetterConfig and LoggingConfig, and let UpdateFunctionConfiguration change TracingConfig.
 
-    moto 5.2.5 drops DeadLetterConfig on CreateFunction and UpdateFunctionConfiguration, and ignores
-    TracingConfig on update. AWS returns both in every FunctionConfiguration (GetFunction,
-    ListFunctions):
+    moto 5.2.5 drops DeadLetterConfig and LoggingConfig on CreateFunction and
+    UpdateFunctionConfiguration, and ignores TracingConfig on update. AWS returns them in every
+    FunctionConfiguration (GetFunction, ListFunctions); LoggingConfig always, with LogFormat Text
+    and the log group /aws/lambda/<name> by default:
     https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html
+    https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html
     https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html
     """
     original_init = lambda_models.LambdaFunction.__init__
@@ -77,10 +79,13 @@ def install_lambda_configuration_fields() -> None:
     def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         original_init(self, account_id, spec, *args, **kwargs)
         self.dead_letter_config = spec.get("DeadLetterConfig") or {}
+        self.logging_config = dict(spec.get("LoggingConfig") or {})
 
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
             self.dead_letter_config = config_updates["DeadLetterConfig"] or {}
+        if "LoggingConfig" in config_updates:
+            self.logging_config = {**getattr(self, "logging_config", {}), **config_updates["LoggingConfig"]}
         if "TracingConfig" in config_updates:
             self.tracing_config = {"Mode": config_updates["TracingConfig"].get("Mode", "PassThrough")}
         return original_update(self, config_updates)
@@ -90,6 +95,15 @@ def install_lambda_configuration_fields() -> None:
         target = getattr(self, "dead_letter_config", {}).get("TargetArn")
         if target:
             configuration["DeadLetterConfig"] = {"TargetArn": target}
+        logging = getattr(self, "logging_config", {})
+        log_format = logging.get("LogFormat", "Text")
+        configuration["LoggingConfig"] = {
+            "LogFormat": log_format,
+            "LogGroup": logging.get("LogGroup") or f"/aws/lambda/{self.function_name}",
+        }
+        if log_format == "JSON":
+            configuration["LoggingConfig"]["ApplicationLogLevel"] = logging.get("ApplicationLogLevel", "INFO")
+            configuration["LoggingConfig"]["SystemLogLevel"] = logging.get("SystemLogLevel", "INFO")
         return configuration
 
     lambda_models.LambdaFunction.__init__ = __init__

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
+
+from .report_records import Invocation, write_invocations
 
 HOURS_OF_HISTORY = 8 * 24
 
@@ -48,6 +51,21 @@ class Traffic:
 
 
 @dataclass(frozen=True)
+class LogTraffic:
+    """What the function's REPORT records say, hour by hour (what Lambda itself would log)."""
+
+    per_hour: int = 10
+    cold_every: int = 5
+    """One invocation in this many starts a new execution environment (an on-demand cold start)."""
+    init_ms: tuple[float, float] = (350.0, 450.0)
+    """Init durations are spread evenly over this range."""
+    init_ms_now: tuple[float, float] | None = None
+    """The range in the last 24 hours, when it changed."""
+    cold_every_now: int | None = None
+    memory_used_mb: float = 210.0
+
+
+@dataclass(frozen=True)
 class PlantedFunction:
     name: str
     expect: frozenset[str] = frozenset()
@@ -65,6 +83,16 @@ class PlantedFunction:
     log_retention_days: int | None = 30
     current: Traffic = Traffic()
     expect_suppressed: frozenset[str] = frozenset()
+    log_format: str = "Text"
+    log_group: str | None = None
+    """A custom log group (LoggingConfig.LogGroup); default /aws/lambda/<name>."""
+    logs: LogTraffic | None = None
+    deploy_before_today: bool = False
+    """The demo deploys a bigger package between yesterday's audit and today's."""
+
+    @property
+    def group(self) -> str:
+        return self.log_group or f"/aws/lambda/{self.name}"
 
 
 def demo_fleet() -> list[PlantedFunction]:
@@ -172,7 +200,47 @@ def demo_fleet() -> list[PlantedFunction]:
             why="its log group never expires",
             log_retention_days=None,
         ),
+        PlantedFunction(
+            "search-indexer",
+            expect=frozenset({"cold-start-regression"}),
+            why="cold starts doubled after a deploy with a bigger package",
+            logs=LogTraffic(init_ms=(350.0, 450.0), init_ms_now=(900.0, 1300.0)),
+            deploy_before_today=True,
+        ),
+        PlantedFunction(
+            "geo-lookup",
+            expect=frozenset({"cold-start-regression"}),
+            why="cold starts slower with no configuration change",
+            logs=LogTraffic(init_ms=(250.0, 330.0), init_ms_now=(600.0, 800.0)),
+        ),
+        PlantedFunction(
+            "orders-events-json",
+            expect=frozenset({"cold-start-regression"}),
+            why="JSON-format logs in a custom log group: cold starts slower",
+            log_format="JSON",
+            log_group="/custom/orders-events",
+            logs=LogTraffic(init_ms=(400.0, 500.0), init_ms_now=(1000.0, 1200.0)),
+        ),
+        PlantedFunction(
+            "image-thumbnailer",
+            expect=frozenset({"memory-near-limit"}),
+            why="used 500 of 512 MB",
+            memory=512,
+            logs=LogTraffic(per_hour=5, memory_used_mb=500.0),
+        ),
+        PlantedFunction(
+            "report-builder",
+            expect=frozenset({"memory-overprovisioned"}),
+            why="3008 MB configured, 180 MB used",
+            memory=3008,
+            logs=LogTraffic(per_hour=5, memory_used_mb=180.0),
+        ),
         # Near misses and opt-outs that must stay quiet.
+        PlantedFunction(
+            "pdf-merger",
+            why="a few slower cold starts today: too few to be significant",
+            logs=LogTraffic(init_ms=(350.0, 450.0), init_ms_now=(700.0, 900.0), cold_every_now=20),
+        ),
         PlantedFunction(
             "batch-importer",
             why="8% errors, but its tag raises the error-rate threshold to 10%",
@@ -241,12 +309,58 @@ def seed_fleet(
             kinesis.create_stream(StreamName=f"{fn.name}-stream", ShardCount=1)
             stream_arn = kinesis.describe_stream(StreamName=f"{fn.name}-stream")["StreamDescription"]["StreamARN"]
             lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=fn.name, StartingPosition="LATEST")
-        group = f"/aws/lambda/{fn.name}"
-        logs.create_log_group(logGroupName=group)
+        logs.create_log_group(logGroupName=fn.group)
         if fn.log_retention_days:
-            logs.put_retention_policy(logGroupName=group, retentionInDays=fn.log_retention_days)
+            logs.put_retention_policy(logGroupName=fn.group, retentionInDays=fn.log_retention_days)
+        if fn.logs:
+            write_invocations(logs, fn.group, _invocations(fn, window_end), fn.log_format, function_name=fn.name)
     _put_metrics(cloudwatch, fleet, window_end)
     return fleet
+
+
+def deploy_bigger_packages(session: boto3.Session, fleet: list[PlantedFunction]) -> list[str]:
+    """The overnight deploys of the demo: new code, a much bigger package."""
+    lam = session.client("lambda")
+    deployed = []
+    for fn in fleet:
+        if fn.deploy_before_today:
+            lam.update_function_code(FunctionName=fn.name, ZipFile=_tiny_zip(padding=3_000_000))
+            deployed.append(fn.name)
+    return deployed
+
+
+LOG_HOURS = 48
+"""Two days of REPORT records: yesterday's window (today's baseline, once yesterday's audit stored it) and today's."""
+
+
+def _invocations(fn: PlantedFunction, window_end: datetime) -> list[Invocation]:
+    """The last two days of invocations, evenly spread in each hour."""
+    plan = fn.logs
+    assert plan is not None
+    today = window_end - timedelta(hours=24)
+    invocations, cold = [], 0
+    for hour in range(LOG_HOURS):
+        start = window_end - timedelta(hours=LOG_HOURS - hour)
+        now = start >= today
+        every = (plan.cold_every_now or plan.cold_every) if now else plan.cold_every
+        low, high = (plan.init_ms_now or plan.init_ms) if now else plan.init_ms
+        for i in range(plan.per_hour):
+            index = hour * plan.per_hour + i
+            init = None
+            if index % every == 0:
+                init = low + (high - low) * ((cold * 7919) % 100) / 99  # spread evenly, no two neighbours alike
+                cold += 1
+            invocations.append(
+                Invocation(
+                    timestamp=start + timedelta(seconds=(3600 // plan.per_hour) * i + 1),
+                    duration_ms=120.0,
+                    memory_size_mb=fn.memory,
+                    max_memory_used_mb=int(plan.memory_used_mb),
+                    init_duration_ms=init,
+                    request_id=f"{fn.name}-{index:06d}",
+                )
+            )
+    return invocations
 
 
 def _create_function(lam: Any, fn: PlantedFunction, role_arn: str, code: bytes, failures_arn: str) -> None:
@@ -263,6 +377,8 @@ def _create_function(lam: Any, fn: PlantedFunction, role_arn: str, code: bytes, 
     }
     if fn.dead_letter:
         kwargs["DeadLetterConfig"] = {"TargetArn": failures_arn}
+    if fn.log_format != "Text" or fn.log_group:
+        kwargs["LoggingConfig"] = {"LogFormat": fn.log_format, "LogGroup": fn.group}
     lam.create_function(**kwargs)
     if fn.reserved_concurrency is not None:
         lam.put_function_concurrency(FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency)
@@ -327,8 +443,11 @@ def _datum(metric: str, function_name: str | None, value: float, at: datetime) -
     return {"MetricName": metric, "Dimensions": dimensions, "Timestamp": at, "Value": value}
 
 
-def _tiny_zip() -> bytes:
+def _tiny_zip(padding: int = 0) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+        if padding:
+            # Incompressible bytes, so the package really is bigger (as a new dependency would make it).
+            archive.writestr("vendor/blob.bin", random.Random(padding).randbytes(padding), zipfile.ZIP_STORED)
     return buffer.getvalue()

@@ -1,0 +1,32 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from .registry import check
+
+PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
+
+
+@check(
+    id="memory-near-limit",
+    title="Memory use is close to the memory size",
+    severity=Severity.HIGH,
+    permissions=PERMISSIONS,
+    remediation=(
+        "Raise MemorySize (it also brings more CPU), or find what grows: large payloads, caches kept across"
+        " invocations, leaks. A function that reaches its memory size is killed mid-invocation."
+    ),
+    docs="https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
+    needs=(DataSource.REPORT_RECORDS,),
+)
+def memory_near_limit(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    logs = fn.logs_current
+    if logs is None or logs.max_memory_used_mb is None:
+        return
+    size = logs.memory_size_mb or fn.memory_mb
+    ratio = logs.max_memory_used_mb / size
+    if ratio > thresholds.max_memory_used_ratio:
+        yield fn.finding(
+            f"used up to {logs.max_memory_used_mb:.0f} MB of {size:.0f} MB ({ratio:.0%})",
+            evidence={"max_memory_used_mb": logs.max_memory_used_mb, "memory_size_mb": size, "ratio": round(ratio, 4)},
+        )
