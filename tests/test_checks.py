@@ -21,9 +21,12 @@ from healthaudit.checks.no_failure_destination import no_failure_destination
 from healthaudit.checks.provisioned_spillover import provisioned_spillover
 from healthaudit.checks.runtime_deprecated import runtime_deprecated
 from healthaudit.checks.throttled import throttled
+from healthaudit.checks.trace_errors_high import trace_errors_high
+from healthaudit.checks.traces_missing import traces_missing
 from healthaudit.checks.tracing_disabled import tracing_disabled
+from healthaudit.checks.tracing_not_permitted import tracing_not_permitted
 from healthaudit.config import Thresholds
-from healthaudit.model import AccountSettings, CoverageGap, DataSource, EventSource
+from healthaudit.model import AccountSettings, CoverageGap, DataSource, EventSource, TraceEdge, TraceNode, TraceStats
 from tests.support.snapshots import account, function, kinesis_source, log_stats
 
 DEFAULTS = Thresholds()
@@ -343,3 +346,64 @@ def test_cold_start_rate_regression(cold_now, invocations_now, cold_before, invo
         logs_baseline=log_stats(invocations=invocations_before, init_durations=same_durations, cold_starts=cold_before),
     )
     assert fires(cold_start_regression, fn) is expected
+
+
+ALLOWED = {"xray:PutTraceSegments": "allowed", "xray:PutTelemetryRecords": "allowed"}
+
+
+@pytest.mark.parametrize(
+    "mode, decisions, expected",
+    [
+        ("Active", ALLOWED, False),
+        ("Active", {**ALLOWED, "xray:PutTraceSegments": "implicitDeny"}, True),
+        ("Active", {**ALLOWED, "xray:PutTelemetryRecords": "explicitDeny"}, True),
+        ("PassThrough", {"xray:PutTraceSegments": "implicitDeny"}, False),  # tracing-disabled says it
+        ("Active", {}, False),  # not simulated: a coverage gap, not a finding
+    ],
+)
+def test_tracing_not_permitted(mode, decisions, expected):
+    fn = function(tracing_mode=mode, xray_permission=decisions, role="arn:aws:iam::123456789012:role/r")
+    assert fires(tracing_not_permitted, fn) is expected
+
+
+def stats(ok=0, errors=0, faults=0, throttles=0) -> TraceStats:
+    return TraceStats(ok=ok, errors=errors, faults=faults, throttles=throttles, total=ok + errors + faults)
+
+
+@pytest.mark.parametrize(
+    "invocations, node, decisions, expected",
+    [
+        (100, None, ALLOWED, True),  # at the threshold, no node
+        (99, None, ALLOWED, False),
+        (5000, TraceNode(stats=stats(ok=10)), ALLOWED, False),  # traces arrive
+        (5000, None, {**ALLOWED, "xray:PutTraceSegments": "implicitDeny"}, False),  # not permitted explains it
+    ],
+)
+def test_traces_missing(invocations, node, decisions, expected):
+    fn = function(tracing_mode="Active", Invocations=invocations, trace_node=node, xray_permission=decisions)
+    assert fires(traces_missing, fn) is expected
+
+
+@pytest.mark.parametrize(
+    "own, downstream, expected",
+    [
+        (stats(ok=100), stats(ok=100), False),
+        (stats(ok=95, faults=5), stats(ok=100), False),  # exactly 5 %: not above
+        (stats(ok=94, faults=6), stats(ok=100), True),  # the function's own faults
+        (stats(ok=100), stats(ok=90, errors=5, throttles=5, faults=5), True),  # the table throttles and faults
+        (stats(ok=10, faults=9), stats(ok=100), False),  # 19 traced calls: too few to judge
+        (stats(ok=16, faults=4), stats(ok=100), True),  # 20 traced calls, 20 %
+    ],
+)
+def test_trace_errors_high(own, downstream, expected):
+    node = TraceNode(stats=own, edges=(TraceEdge(name="orders", type="AWS::DynamoDB::Table", stats=downstream),))
+    assert fires(trace_errors_high, function(tracing_mode="Active", trace_node=node)) is expected
+
+
+def test_trace_errors_name_the_downstream_service():
+    failing = stats(ok=80, errors=10, throttles=10, faults=10)
+    node = TraceNode(stats=stats(ok=100), edges=(TraceEdge(name="orders", type="AWS::DynamoDB::Table", stats=failing),))
+    (finding,) = trace_errors_high(function(trace_node=node), DEFAULTS)
+    assert "calls to orders" in finding.message
+    (downstream,) = finding.evidence["failing"]
+    assert (downstream["service"], downstream["faults"], downstream["throttles"]) == ("orders", 10, 10)

@@ -88,6 +88,8 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
     # then fn-00003 / fn-00004 (none) until fn-00007's 5 would be found - but fn-00007 never ran, so the
     # search ends with the candidates, never touching the 1,196 idle functions.
     assert calls["GetFunctionConcurrency"] == 4
+    assert calls["SimulatePrincipalPolicy"] == 1  # one execution role for the whole fleet
+    assert calls["GetServiceGraph"] == 4  # the 24-hour window in 6-hour slices, for the whole account
     assert "GetFunctionEventInvokeConfig" not in calls  # nothing is invoked asynchronously
     found = {(f.function_name, f.check_id) for f in report.active_findings}
     assert ("fn-00100", "throttled") in found
@@ -97,7 +99,9 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
 def traced_functions(sandbox, account: str, names: tuple[str, ...]):
     """A fresh account holding traced python3.12 functions with the given names."""
     session = sandbox.session_for_account(account, region=REGION)
-    role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam = session.client("iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess")
     lam = session.client("lambda")
     for name in names:
         lam.create_function(
@@ -129,7 +133,8 @@ def test_hourly_series_only_for_findings(sandbox):
     for name in ("failing", "fine"):
         put_hourly(cloudwatch, name, "Invocations", 100)
     put_hourly(cloudwatch, "failing", "Errors", 30)
-    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
+    config = AuditConfig(disabled_checks=("traces-missing",))  # no traces are seeded here
+    report = audit(AwsClients(session, region=REGION), config, at=AT)
     (finding,) = report.active_findings
     assert finding.check_id == "error-rate-high"
     assert report.metric_queries["series"] == 2  # Errors and Invocations of the one failing function

@@ -395,8 +395,8 @@ def render_in_chromium(chromium: str, report: dict, name: str, tmp_path: Path) -
 
 
 def expected_charts(report: dict) -> int:
-    """An SVG per series with at least one datapoint, and one per finding with init-duration samples."""
-    charts = 0
+    """An SVG per series with at least one datapoint, one per finding with init-duration samples, and the service map."""
+    charts = 1 if report.get("service_graph") else 0
     for finding in report["findings"] + report["resolved"]:
         charts += sum(1 for series in finding["series"] if series["values"])
         charts += any(key in finding["evidence"] for key in ("baseline_samples", "current_samples"))
@@ -440,3 +440,25 @@ def test_the_console_check_sees_what_it_looks_for(chromium, tmp_path):
     page.write_text("<!DOCTYPE html><p>control</p><script>undefinedFunction()</script>")
     uncaught = open_in_chromium(chromium, page, tmp_path, "--dump-dom")
     assert console_problems(blocked.stderr, page) and console_problems(uncaught.stderr, page)
+
+
+def test_service_map_draws_each_traced_function_and_colours_failing_calls():
+    from healthaudit.publish.html import MAP_COLOURS, service_map
+
+    healthy = {"ok": 30, "errors": 0, "throttles": 0, "faults": 0, "total": 30, "average_response_ms": 12.0}
+    failing = {"ok": 20, "errors": 5, "throttles": 5, "faults": 5, "total": 30, "average_response_ms": 80.0}
+    report = {
+        "service_graph": {
+            "<script>alert(1)</script>": {**healthy, "downstream": [{"name": "orders", "type": "remote", **healthy}]},
+            "stock-reserver": {
+                **healthy,
+                "downstream": [{"name": "stock", "type": "AWS::DynamoDB::Table", **failing}],
+            },
+        }
+    }
+    svg = service_map(report)
+    assert svg.count("<circle") == 2 and svg.count("<rect") == 2
+    assert f'stroke="{MAP_COLOURS["faults"]}"' in svg and f'stroke="{MAP_COLOURS["ok"]}"' in svg
+    assert svg.index("stock-reserver") < svg.index("&lt;script&gt;")  # the failing one first
+    assert "<script>" not in svg
+    assert "No traced function" in service_map({"service_graph": {}})

@@ -319,7 +319,11 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     second, outcome = audit_and_publish(clients, config, AT)
 
     assert [(f.function_name, f.check_id) for f in second.resolved] == [("nightly-cleanup", "tracing-disabled")]
-    (ongoing,) = second.active_findings
+    now = {(f.function_name, f.check_id): f for f in second.active_findings}
+    # Tracing is on now, but no trace has arrived from it yet: that is new, and says so.
+    assert set(now) == {("audit-trail", "log-retention-unset"), ("nightly-cleanup", "traces-missing")}
+    assert now[("nightly-cleanup", "traces-missing")].status == "new"
+    ongoing = now[("audit-trail", "log-retention-unset")]
     assert (ongoing.function_name, ongoing.status, ongoing.first_seen) == (
         "audit-trail",
         "ongoing",

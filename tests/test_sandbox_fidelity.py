@@ -511,3 +511,23 @@ def test_logging_config_is_returned_with_aws_defaults(aws):
         "ApplicationLogLevel": "INFO",
         "SystemLogLevel": "INFO",
     }
+
+
+def test_msk_event_source_mappings_are_accepted_and_listed(aws):
+    role = aws.client("iam").create_role(RoleName="msk-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = aws.client("lambda")
+    lam.create_function(
+        FunctionName="orders-consumer",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _code()},
+    )
+    cluster = "arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d-1"
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.create_event_source_mapping(EventSourceArn=cluster, FunctionName="orders-consumer")
+    lam.create_event_source_mapping(
+        EventSourceArn=cluster, FunctionName="orders-consumer", Topics=["orders"], StartingPosition="LATEST"
+    )
+    (mapping,) = lam.list_event_source_mappings()["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == cluster and mapping["FunctionArn"].endswith(":function:orders-consumer")

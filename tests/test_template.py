@@ -35,6 +35,7 @@ ACCOUNT_WIDE_ACTIONS = frozenset(
         "logs:DescribeLogGroups",
         "logs:GetQueryResults",  # authorized on the account, not on a log group
         "logs:StopQuery",
+        "xray:GetServiceGraph",
     }
 )
 

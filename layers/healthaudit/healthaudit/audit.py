@@ -6,7 +6,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
+from aws_lambda_powertools import Tracer
+
 from .checks.registry import REGISTRY, all_checks, run_checks
+from .checks.tracing_disabled import UNTRACEABLE_SOURCES
 from .collect.clients import AwsClients
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
 from .collect.snapshot import collect_snapshot
@@ -23,6 +26,7 @@ from .model import (
 from .state import History
 
 Progress = Callable[[str, int, int], None]
+tracer = Tracer()
 
 
 def audit(
@@ -43,7 +47,7 @@ def audit(
     history = history or History()
     snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history)
 
-    notes: list[str] = _history_notes(snapshot, history)
+    notes: list[str] = _history_notes(snapshot, history) + _tracing_exemptions(snapshot)
     thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
     findings = list(
         run_checks(
@@ -68,7 +72,19 @@ def audit(
         scope=config.scope,
         notes=tuple(notes),
         log_stats=snapshot.log_stats,
+        service_graph={fn.name: fn.trace_node for fn in snapshot.functions if fn.trace_node is not None},
     )
+
+
+def _tracing_exemptions(snapshot: AccountSnapshot) -> list[str]:
+    notes = []
+    for fn in snapshot.functions:
+        sources = sorted({UNTRACEABLE_SOURCES[s.service] for s in fn.event_sources if s.service in UNTRACEABLE_SOURCES})
+        if fn.tracing_mode != "Active" and sources:
+            notes.append(
+                f"{fn.name}: exempt from tracing-disabled: X-Ray cannot trace invocations from {', '.join(sources)}"
+            )
+    return notes
 
 
 def _history_notes(snapshot: AccountSnapshot, history: History) -> list[str]:
@@ -101,6 +117,7 @@ def _apply_suppressions(findings: list[Finding], snapshot: AccountSnapshot, conf
     return result
 
 
+@tracer.capture_method(capture_response=False)
 def _with_hourly_series(
     clients: AwsClients, findings: list[Finding], snapshot: AccountSnapshot, notes: list[str]
 ) -> tuple[list[Finding], int]:

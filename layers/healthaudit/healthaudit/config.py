@@ -54,6 +54,9 @@ class Thresholds:
     cold_start_min_rise_ms: float = field(default=100.0, metadata={"valid": _non_negative})
     cold_start_min_samples: int = field(default=20, metadata={"valid": _positive})
     cold_start_max_p_value: float = field(default=0.01, metadata={"valid": _ratio})
+    traces_min_invocations: int = field(default=100, metadata={"valid": _non_negative})
+    max_trace_failure_rate: float = field(default=0.05, metadata={"valid": _ratio})
+    min_traced_calls: int = field(default=20, metadata={"valid": _non_negative})
 
     def overridden_by_tags(self, tags: Mapping[str, str]) -> tuple[Thresholds, list[str]]:
         """Apply `healthaudit:<threshold>` tags; returns the thresholds and a note per bad tag."""

@@ -39,6 +39,8 @@ class DataSource(enum.StrEnum):
     EVENT_INVOKE_CONFIG = "event-invoke-config"
     LOG_GROUPS = "log-groups"
     REPORT_RECORDS = "report-records"
+    ROLE_PERMISSIONS = "role-permissions"
+    SERVICE_GRAPH = "service-graph"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,93 @@ class EventSource:
 
 
 @dataclass(frozen=True)
+class TraceStats:
+    """X-Ray's summary statistics for a service node or an edge: what traced calls ended as."""
+
+    ok: int = 0
+    errors: int = 0
+    """Client errors (4xx), throttles included."""
+    throttles: int = 0
+    faults: int = 0
+    """Server errors (5xx)."""
+    total: int = 0
+    total_response_time: float = 0.0
+
+    def __add__(self, other: TraceStats) -> TraceStats:
+        return TraceStats(
+            ok=self.ok + other.ok,
+            errors=self.errors + other.errors,
+            throttles=self.throttles + other.throttles,
+            faults=self.faults + other.faults,
+            total=self.total + other.total,
+            total_response_time=self.total_response_time + other.total_response_time,
+        )
+
+    @property
+    def failure_rate(self) -> float:
+        return (self.errors + self.faults) / self.total if self.total else 0.0
+
+    @property
+    def average_response_ms(self) -> float | None:
+        return self.total_response_time / self.total * 1000 if self.total else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "errors": self.errors,
+            "throttles": self.throttles,
+            "faults": self.faults,
+            "total": self.total,
+            "average_response_ms": None if self.average_response_ms is None else round(self.average_response_ms, 3),
+        }
+
+
+@dataclass(frozen=True)
+class TraceEdge:
+    """A call from a traced function to a downstream service, as the X-Ray service graph shows it."""
+
+    name: str
+    type: str
+    stats: TraceStats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, **self.stats.to_dict()}
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    """A traced function in the X-Ray service graph, and the calls it makes."""
+
+    stats: TraceStats
+    edges: tuple[TraceEdge, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.stats.to_dict(), "downstream": [edge.to_dict() for edge in self.edges]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TraceNode:
+        return cls(
+            stats=_trace_stats(data),
+            edges=tuple(
+                TraceEdge(name=e["name"], type=e["type"], stats=_trace_stats(e)) for e in data.get("downstream", [])
+            ),
+        )
+
+
+def _trace_stats(data: Mapping[str, Any]) -> TraceStats:
+    total = int(data.get("total", 0))
+    average = data.get("average_response_ms")
+    return TraceStats(
+        ok=int(data.get("ok", 0)),
+        errors=int(data.get("errors", 0)),
+        throttles=int(data.get("throttles", 0)),
+        faults=int(data.get("faults", 0)),
+        total=total,
+        total_response_time=(average or 0.0) * total / 1000,
+    )
+
+
+@dataclass(frozen=True)
 class LogStats:
     """What a function's REPORT records said over [start, end): merged across audits for a baseline."""
 
@@ -222,6 +311,12 @@ class FunctionSnapshot:
     logs_current: LogStats | None = None
     logs_baseline: LogStats | None = None
     fingerprint: Mapping[str, Any] = field(default_factory=dict)
+    role: str = ""
+    """The execution role's ARN."""
+    xray_permission: Mapping[str, str] = field(default_factory=dict)
+    """IAM's decision (allowed, explicitDeny, implicitDeny) for each X-Ray write action, for traced functions."""
+    trace_node: TraceNode | None = None
+    """The function's node in the X-Ray service graph over the window; None when it has none."""
     unread: Mapping[DataSource, str] = field(default_factory=dict)
     """Data sources that could not be read for this function, with the reason."""
 
@@ -412,6 +507,8 @@ class AuditReport:
     """Findings of the previous report that are gone from this one."""
     log_stats: Mapping[str, tuple[LogStats, ...]] = field(default_factory=dict)
     """By function ARN, what this audit read from REPORT records (only the ranges it scanned itself)."""
+    service_graph: Mapping[str, TraceNode] = field(default_factory=dict)
+    """By function name, the traced functions' nodes in the X-Ray service graph and their downstream calls."""
     previous_report: str | None = None
     """The key of the report this one was compared with, if any."""
     schema_version: str = SCHEMA_VERSION
@@ -451,6 +548,7 @@ class AuditReport:
             "resolved": [f.to_dict() for f in self.resolved],
             "previous_report": self.previous_report,
             "log_stats": {arn: [r.to_dict() for r in ranges] for arn, ranges in sorted(self.log_stats.items())},
+            "service_graph": {name: node.to_dict() for name, node in sorted(self.service_graph.items())},
         }
 
     @classmethod
@@ -473,6 +571,7 @@ class AuditReport:
             log_stats={
                 arn: tuple(LogStats.from_dict(r) for r in ranges) for arn, ranges in data.get("log_stats", {}).items()
             },
+            service_graph={name: TraceNode.from_dict(n) for name, n in data.get("service_graph", {}).items()},
             schema_version=data.get("schema_version", SCHEMA_VERSION),
         )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from aws_lambda_powertools import Tracer
+
 from .audit import Progress, audit
 from .collect.clients import AwsClients
 from .collect.errors import READ_ERRORS, describe_error
@@ -14,7 +16,10 @@ from .publish.outcome import PublishOutcome, publish
 from .publish.s3 import load_history
 from .state import History, diff_reports
 
+tracer = Tracer()
 
+
+@tracer.capture_method(capture_response=False)
 def audit_and_publish(
     clients: AwsClients,
     config: AuditConfig,

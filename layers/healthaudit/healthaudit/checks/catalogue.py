@@ -15,5 +15,8 @@ from . import (  # noqa: F401
     provisioned_spillover,
     runtime_deprecated,
     throttled,
+    trace_errors_high,
+    traces_missing,
     tracing_disabled,
+    tracing_not_permitted,
 )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from aws_lambda_powertools import Tracer
+
 from ..model import AccountSettings, EventSource
+
+tracer = Tracer()
 
 LIST_FUNCTIONS_PAGE = 50  # ListFunctions returns at most 50 a page, whatever MaxItems says
 TAGGING_PAGE = 100  # GetResources allows up to 100 a page
@@ -13,11 +17,13 @@ LOG_GROUPS_PAGE = 50
 DEFAULT_LOG_GROUP_PREFIX = "/aws/lambda/"
 
 
+@tracer.capture_method(capture_response=False)
 def list_functions(lambda_client: Any) -> list[dict[str, Any]]:
     pages = lambda_client.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": LIST_FUNCTIONS_PAGE})
     return [function for page in pages for function in page.get("Functions", [])]
 
 
+@tracer.capture_method(capture_response=False)
 def list_function_tags(tagging_client: Any) -> dict[str, dict[str, str]]:
     """Tags of every tagged function, keyed by unqualified function ARN."""
     pages = tagging_client.get_paginator("get_resources").paginate(
@@ -32,6 +38,7 @@ def list_function_tags(tagging_client: Any) -> dict[str, dict[str, str]]:
     return tags
 
 
+@tracer.capture_method(capture_response=False)
 def list_event_sources(lambda_client: Any) -> dict[str, list[EventSource]]:
     """Event source mappings of the account, keyed by unqualified function ARN."""
     pages = lambda_client.get_paginator("list_event_source_mappings").paginate(
@@ -50,6 +57,7 @@ def list_event_sources(lambda_client: Any) -> dict[str, list[EventSource]]:
     return sources
 
 
+@tracer.capture_method(capture_response=False)
 def get_account_settings(lambda_client: Any) -> AccountSettings:
     limit = lambda_client.get_account_settings()["AccountLimit"]
     return AccountSettings(
@@ -58,6 +66,7 @@ def get_account_settings(lambda_client: Any) -> AccountSettings:
     )
 
 
+@tracer.capture_method(capture_response=False)
 def describe_log_groups(logs_client: Any, wanted: Iterable[str]) -> dict[str, int | None]:
     """Retention in days (None: never expires) of each wanted log group that exists.
 

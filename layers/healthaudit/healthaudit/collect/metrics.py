@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
+from aws_lambda_powertools import Tracer
+
 from ..model import MetricSeries
 from .errors import READ_ERRORS, describe_error
 
+tracer = Tracer()
 NAMESPACE = "AWS/Lambda"
 MAX_QUERIES_PER_CALL = 500
 HOURLY = 3600
@@ -80,6 +83,7 @@ class MetricResults:
     calls: int = 0
 
 
+@tracer.capture_method(capture_response=False)
 def fetch_metrics(
     cloudwatch: Any,
     requests: Sequence[MetricRequest],

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
+from aws_lambda_powertools import Tracer
+
 from ..config import AuditConfig
 from ..model import (
     AccountSettings,
@@ -20,13 +22,15 @@ from ..model import (
 )
 from ..state import History, merge_log_stats
 from ..stats import BoundedSample
-from . import inventory, lookups
+from . import inventory, lookups, xray
 from .clients import AwsClients
 from .errors import READ_ERRORS, describe_error
 from .log_records import GroupStats, ScanSettings, scan_report_records
 from .metrics import ACCOUNT_METRICS, FUNCTION_METRICS, STREAM_METRICS, MetricRequest, MetricResults, fetch_metrics
 
 Progress = Callable[[str, int, int], None]
+# One subsegment per data source in the auditor's own traces; a no-op outside Lambda.
+tracer = Tracer()
 
 # What each data source needs from IAM; checks declare their own, and the template grants the union.
 SOURCE_PERMISSIONS: dict[DataSource, tuple[str, ...]] = {
@@ -39,6 +43,8 @@ SOURCE_PERMISSIONS: dict[DataSource, tuple[str, ...]] = {
     DataSource.EVENT_INVOKE_CONFIG: ("lambda:GetFunctionEventInvokeConfig",),
     DataSource.LOG_GROUPS: ("logs:DescribeLogGroups",),
     DataSource.REPORT_RECORDS: ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery"),
+    DataSource.ROLE_PERMISSIONS: ("iam:SimulatePrincipalPolicy",),
+    DataSource.SERVICE_GRAPH: ("xray:GetServiceGraph",),
 }
 
 
@@ -60,6 +66,7 @@ class _Collected:
         self.unread.setdefault(arn, {})[source] = reason
 
 
+@tracer.capture_method(capture_response=False)
 def collect_snapshot(
     clients: AwsClients,
     config: AuditConfig,
@@ -119,6 +126,8 @@ def collect_snapshot(
     report("lookups", 1, 1)
     logs = _report_records(clients.client("logs"), state, retention, window, history, config)
     report("logs", 1, 1)
+    permissions, graph = _tracing(clients, state, window)
+    report("traces", 1, 1)
 
     functions = tuple(
         replace(
@@ -128,6 +137,9 @@ def collect_snapshot(
             logs_current=logs.current.get(c["FunctionArn"]),
             logs_baseline=logs.baseline.get(c["FunctionArn"]),
             fingerprint=fingerprint(c),
+            role=c.get("Role", ""),
+            xray_permission=permissions.get(c.get("Role", ""), {}),
+            trace_node=graph.get(c["FunctionName"]),
         )
         for c in state.configs
     )
@@ -177,6 +189,7 @@ def _at_or_after(moment: datetime, start: datetime) -> bool:
     return moment >= start
 
 
+@tracer.capture_method(capture_response=False)
 def _reserved_concurrency(
     lambda_client: Any, state: _Collected, windows: dict, settings: AccountSettings | None
 ) -> dict:
@@ -197,6 +210,7 @@ def _reserved_concurrency(
     return results.values
 
 
+@tracer.capture_method(capture_response=False)
 def _failure_destinations(lambda_client: Any, state: _Collected, windows: dict) -> dict:
     candidates = [
         config["FunctionArn"]
@@ -210,12 +224,30 @@ def _failure_destinations(lambda_client: Any, state: _Collected, windows: dict) 
     return results.values
 
 
+@tracer.capture_method(capture_response=False)
 def _log_retention(logs_client: Any, state: _Collected) -> dict[str, int | None] | None:
     try:
         return inventory.describe_log_groups(logs_client, {_log_group(c) for c in state.configs})
     except READ_ERRORS as error:
         state.unread_for_all(DataSource.LOG_GROUPS, describe_error(error))
         return None
+
+
+def _tracing(clients: AwsClients, state: _Collected, window: AuditWindow) -> tuple[dict, dict]:
+    """The X-Ray permission of each traced function's role, and the service graph of the window."""
+    traced = [c for c in state.configs if c.get("TracingConfig", {}).get("Mode") == "Active"]
+    if not traced:
+        return {}, {}
+    permissions, failed = xray.tracing_permissions(clients.client("iam"), (c.get("Role", "") for c in traced))
+    for function in traced:
+        if function.get("Role", "") in failed:
+            state.unread_for(function["FunctionArn"], DataSource.ROLE_PERMISSIONS, failed[function["Role"]])
+    try:
+        graph, _ = xray.service_graph(clients.client("xray"), window.start, window.end)
+    except READ_ERRORS as error:
+        state.unread_for_all(DataSource.SERVICE_GRAPH, describe_error(error))
+        graph = {}
+    return permissions, graph
 
 
 @dataclass
@@ -227,6 +259,7 @@ class _LogRecords:
     scan_range: tuple[datetime, datetime] | None = None
 
 
+@tracer.capture_method(capture_response=False)
 def _report_records(
     logs_client: Any,
     state: _Collected,

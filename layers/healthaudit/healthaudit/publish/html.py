@@ -43,6 +43,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         ("resolved", "Resolved findings", len(resolved), _resolved(report, resolved)),
         ("suppressed", "Suppressed findings", len(suppressed), _suppressed(suppressed)),
         ("gaps", "Coverage gaps", len(report.get("coverage_gaps") or []), _gaps(report.get("coverage_gaps") or [])),
+        ("service-map", "X-Ray service map", len(report.get("service_graph") or {}), service_map(report)),
         ("functions", "Functions", len(report.get("functions") or []), _functions(report, findings)),
         ("api-calls", "API calls", sum(_ints((report.get("api_calls") or {}).values())), _api_calls(report)),
     ]
@@ -401,6 +402,87 @@ def _histogram(values: Sequence[float], low: float, width: float, bins: int) -> 
     for value in values:
         counts[min(int((value - low) / width), bins - 1)] += 1
     return counts
+
+
+# As the X-Ray console colours its service map: ok, errors (4xx), throttles (429), faults (5xx).
+MAP_COLOURS = {"ok": "#16a34a", "errors": "#d97706", "throttles": "#7c3aed", "faults": "#dc2626"}
+MAP_ROWS = 60
+
+
+def service_map(report: Mapping[str, Any]) -> str:
+    """The traced functions (left) and the services they call (right), as inline SVG.
+
+    An edge and a node take the colour of their worst outcome: faults, then throttles, then errors,
+    else ok; the label gives the traced calls and the share that failed.
+    """
+    graph = report.get("service_graph") or {}
+    if not graph:
+        return "<p>No traced function appears in the X-Ray service graph for this window.</p>"
+    functions = sorted(graph.items(), key=lambda item: (-_worst_share(item[1]), str(item[0])))[:MAP_ROWS]
+    targets = sorted({str(edge.get("name")) for _, node in functions for edge in node.get("downstream") or []})
+    row, width = 26, 760
+    height = 40 + row * max(len(functions), len(targets), 1)
+    left, right = 190, 560
+    y_of_target = {name: 30 + row * index for index, name in enumerate(targets)}
+    marks = []
+    for index, (name, node) in enumerate(functions):
+        y = 30 + row * index
+        for edge in node.get("downstream") or []:
+            target_y = y_of_target[str(edge.get("name"))]
+            share = _failure_share(edge)
+            label = f"{_ints([edge.get('total', 0)])[0]} calls" + (f", {share:.0%} failed" if share else "")
+            marks.append(
+                f'<line x1="{left + 8}" y1="{y}" x2="{right - 8}" y2="{target_y}" stroke="{_map_colour(edge)}"'
+                f' stroke-width="{1.5 + 3 * share:.1f}">'
+                f"<title>{_e(name)} → {_e(edge.get('name'))}: {_e(label)}</title></line>"
+            )
+        marks.append(
+            f'<circle cx="{left}" cy="{y}" r="7" fill="{_map_colour(node)}"><title>{_e(name)}</title></circle>'
+            f'<text class="axis" x="{left - 12}" y="{y + 4}" text-anchor="end">{_e(_shorten_label(name))}</text>'
+        )
+    for name, y in y_of_target.items():
+        marks.append(
+            f'<rect x="{right - 7}" y="{y - 7}" width="14" height="14" rx="3" fill="#94a3b8">'
+            f"<title>{_e(name)}</title></rect>"
+            f'<text class="axis" x="{right + 12}" y="{y + 4}">{_e(_shorten_label(name))}</text>'
+        )
+    legend = " ".join(
+        f'<span class="legend" style="color:{colour}">■ {_e(kind)}</span>' for kind, colour in MAP_COLOURS.items()
+    )
+    more = len(graph) - len(functions)
+    extra = f" {legend}" + (f" · and {more} more traced functions, healthiest last" if more > 0 else "")
+    summary = f"{len(graph)} traced functions calling {len(targets)} services"
+    return _figure(
+        "Traced functions (circles) and what they call (squares).",
+        summary,
+        width,
+        height,
+        "".join(marks),
+        extra,
+        wide=True,
+    )
+
+
+def _worst_share(node: Mapping[str, Any]) -> float:
+    return max([_failure_share(node), *(_failure_share(edge) for edge in node.get("downstream") or [])])
+
+
+def _failure_share(stats: Mapping[str, Any]) -> float:
+    total = _ints([stats.get("total", 0)])[0]
+    failed = sum(_ints([stats.get("errors", 0), stats.get("faults", 0)]))
+    return failed / total if total else 0.0
+
+
+def _map_colour(stats: Mapping[str, Any]) -> str:
+    for kind in ("faults", "throttles", "errors"):
+        if _ints([stats.get(kind, 0)])[0]:
+            return MAP_COLOURS[kind]
+    return MAP_COLOURS["ok"]
+
+
+def _shorten_label(text: Any, limit: int = 28) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _figure(caption: str, summary: str, width: int, height: int, marks: str, extra: str = "", wide=False) -> str:

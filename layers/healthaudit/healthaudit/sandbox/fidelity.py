@@ -50,9 +50,12 @@ def install() -> None:
         install_lambda_list_functions_paging()
         install_lambda_get_account_settings()
         install_lambda_configuration_fields()
+        install_lambda_broker_event_sources()
         install_cloudwatch_metric_store()
         install_cloudwatch_get_metric_data()
         __import__("healthaudit.sandbox.logs_insights", fromlist=["_"]).install_logs_insights()
+        __import__("healthaudit.sandbox.iam_simulation", fromlist=["_"]).install_iam_simulation()
+        __import__("healthaudit.sandbox.xray_graph", fromlist=["_"]).install_xray_service_graph()
         _installed = True
 
 
@@ -109,6 +112,62 @@ def install_lambda_configuration_fields() -> None:
     lambda_models.LambdaFunction.__init__ = __init__
     lambda_models.LambdaFunction.update_configuration = update_configuration
     lambda_models.LambdaFunction.get_configuration = get_configuration
+
+
+# ------------------------------------------------------------------------------------------------
+# Lambda event source mappings from Amazon MSK, Amazon MQ and Amazon DocumentDB
+# ------------------------------------------------------------------------------------------------
+
+#: Event sources moto cannot model (it has no MSK, MQ or DocumentDB cluster to look the ARN up in).
+BROKER_SOURCES = ("arn:aws:kafka:", "arn:aws:mq:", "arn:aws:rds:")
+
+
+def install_lambda_broker_event_sources() -> None:
+    """Accept event source mappings from Amazon MSK, Amazon MQ and Amazon DocumentDB.
+
+    moto 5.2.5 answers "Invalid EventSourceArn" for any source but SQS, DynamoDB and Kinesis. Lambda
+    maps these sources too (MSK needs Topics, DocumentDB a DocumentDBEventSourceConfig):
+    https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+    The sandbox has no broker to check the ARN against, so it takes the ARN as given.
+    """
+    original = lambda_models.LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        if not str(spec.get("EventSourceArn", "")).startswith(BROKER_SOURCES):
+            return original(self, spec)
+        if str(spec["EventSourceArn"]).startswith("arn:aws:kafka:") and not spec.get("Topics"):
+            raise InvalidParameterValueException("Topics is required for an Amazon MSK event source")
+        function = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
+        spec.update(
+            {"RegionName": self.region_name, "AccountId": self.account_id, "FunctionArn": function.function_arn}
+        )
+        mapping = _BrokerEventSourceMapping(spec)
+        self._event_source_mappings[mapping.uuid] = mapping
+        return mapping
+
+    lambda_models.LambdaBackend.create_event_source_mapping = create_event_source_mapping
+
+
+class _BrokerEventSourceMapping(lambda_models.EventSourceMapping):
+    """A mapping from a broker moto has no model of: the source ARN as given, BatchSize default 100 (max 10,000)."""
+
+    @property
+    def event_source_arn(self) -> str:
+        return self._event_source_arn
+
+    @event_source_arn.setter
+    def event_source_arn(self, event_source_arn: str) -> None:
+        self._event_source_arn = event_source_arn
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, new_batch_size: int | None) -> None:
+        if new_batch_size is not None and not 1 <= int(new_batch_size) <= 10_000:
+            raise ValueError("InvalidParameterValueException", f"BatchSize {new_batch_size} is not in 1..10000")
+        self._batch_size = 100 if new_batch_size is None else int(new_batch_size)
 
 
 # ------------------------------------------------------------------------------------------------

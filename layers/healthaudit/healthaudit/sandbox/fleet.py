@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from .report_records import Invocation, write_invocations
+from .xray_graph import AwsCall, lambda_invocation_documents, put_trace_documents
 
 HOURS_OF_HISTORY = 8 * 24
 
@@ -89,6 +90,11 @@ class PlantedFunction:
     logs: LogTraffic | None = None
     deploy_before_today: bool = False
     """The demo deploys a bigger package between yesterday's audit and today's."""
+    xray_permitted: bool = True
+    """The execution role has AWSXRayDaemonWriteAccess."""
+    traces: str = "healthy"
+    """What reaches X-Ray from an actively traced function: healthy, none, or failing-table."""
+    msk_topic: str | None = None
 
     @property
     def group(self) -> str:
@@ -235,7 +241,32 @@ def demo_fleet() -> list[PlantedFunction]:
             memory=3008,
             logs=LogTraffic(per_hour=5, memory_used_mb=180.0),
         ),
+        PlantedFunction(
+            "inventory-writer",
+            expect=frozenset({"tracing-not-permitted"}),
+            why="tracing is on, but its role lacks AWSXRayDaemonWriteAccess",
+            xray_permitted=False,
+            traces="none",
+        ),
+        PlantedFunction(
+            "payments-webhook",
+            expect=frozenset({"traces-missing"}),
+            why="traced and permitted, 2,400 invocations, and no traces arrive",
+            traces="none",
+        ),
+        PlantedFunction(
+            "stock-reserver",
+            expect=frozenset({"trace-errors-high"}),
+            why="its DynamoDB table throttles and faults on a third of the calls",
+            traces="failing-table",
+        ),
         # Near misses and opt-outs that must stay quiet.
+        PlantedFunction(
+            "orders-msk-consumer",
+            why="tracing off, but its Amazon MSK source cannot be traced: exempt",
+            tracing="PassThrough",
+            msk_topic="orders",
+        ),
         PlantedFunction(
             "pdf-merger",
             why="a few slower cold starts today: too few to be significant",
@@ -287,24 +318,21 @@ def seed_fleet(
     window_end = window_end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
     iam, lam, logs = session.client("iam"), session.client("lambda"), session.client("logs")
     sqs, kinesis, cloudwatch = session.client("sqs"), session.client("kinesis"), session.client("cloudwatch")
-    role_arn = iam.create_role(
-        RoleName="demo-function-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
+    roles = {permitted: _execution_role(iam, permitted) for permitted in (True, False)}
     failures_queue = sqs.create_queue(QueueName="demo-failures")["QueueUrl"]
     failures_arn = sqs.get_queue_attributes(QueueUrl=failures_queue, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     code = _tiny_zip()
     for fn in fleet:
-        _create_function(lam, fn, role_arn, code, failures_arn)
+        _create_function(lam, fn, roles[fn.xray_permitted], code, failures_arn)
+        if fn.msk_topic:
+            lam.create_event_source_mapping(
+                EventSourceArn=f"arn:aws:kafka:{lam.meta.region_name}:{_account(session)}:cluster/orders/{fn.name}-1",
+                FunctionName=fn.name,
+                Topics=[fn.msk_topic],
+                StartingPosition="LATEST",
+            )
         if fn.stream_consumer:
             kinesis.create_stream(StreamName=f"{fn.name}-stream", ShardCount=1)
             stream_arn = kinesis.describe_stream(StreamName=f"{fn.name}-stream")["StreamDescription"]["StreamARN"]
@@ -315,7 +343,46 @@ def seed_fleet(
         if fn.logs:
             write_invocations(logs, fn.group, _invocations(fn, window_end), fn.log_format, function_name=fn.name)
     _put_metrics(cloudwatch, fleet, window_end)
+    _put_traces(session, fleet, window_end)
     return fleet
+
+
+def _execution_role(iam: Any, xray_permitted: bool) -> str:
+    name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if xray_permitted:
+        iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess")
+    return arn
+
+
+def _account(session: boto3.Session) -> str:
+    return session.client("sts").get_caller_identity()["Account"]
+
+
+TRACES_PER_FUNCTION = 48
+
+
+def _put_traces(session: boto3.Session, fleet: list[PlantedFunction], window_end: datetime) -> None:
+    """One sampled invocation an hour, yesterday and today, for each traced function, each calling its table."""
+    xray, account, region = session.client("xray"), _account(session), session.region_name
+    rng = random.Random(7)
+    documents: list[str] = []
+    for fn in fleet:
+        if fn.tracing != "Active" or fn.traces == "none" or not fn.current.invocations:
+            continue
+        table = fn.name.split("-")[0]
+        for hour in range(TRACES_PER_FUNCTION):
+            failing = fn.traces == "failing-table" and hour % 3 == 0
+            call = AwsCall.dynamodb(table, throttle=failing and hour % 2 == 0, fault=failing and hour % 2 == 1)
+            at = window_end - timedelta(hours=TRACES_PER_FUNCTION - hour) + timedelta(minutes=20)
+            documents += lambda_invocation_documents(fn.name, account, region, at, [call], rng=rng).documents
+    put_trace_documents(xray, documents)
 
 
 def deploy_bigger_packages(session: boto3.Session, fleet: list[PlantedFunction]) -> list[str]:

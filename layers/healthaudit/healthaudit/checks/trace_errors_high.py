@@ -1,0 +1,44 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity, TraceStats
+from .registry import check
+
+
+@check(
+    id="trace-errors-high",
+    title="Traces show errors or faults",
+    severity=Severity.HIGH,
+    permissions=("xray:GetServiceGraph",),
+    remediation=(
+        "Open the X-Ray service map and the traces with errors: a downstream service that faults or throttles"
+        " needs capacity, retries with backoff or a circuit breaker; the function's own faults need its logs."
+    ),
+    docs="https://docs.aws.amazon.com/xray/latest/devguide/xray-console-servicemap.html",
+    needs=(DataSource.SERVICE_GRAPH,),
+)
+def trace_errors_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    node = fn.trace_node
+    if node is None:
+        return
+    failing = []
+    if _failing(node.stats, thresholds):
+        failing.append({"service": fn.name, "type": "AWS::Lambda::Function", **node.stats.to_dict()})
+    failing += [
+        {"service": edge.name, "type": edge.type, **edge.stats.to_dict()}
+        for edge in node.edges
+        if _failing(edge.stats, thresholds)
+    ]
+    if failing:
+        worst = max(failing, key=lambda item: (item["errors"] + item["faults"]) / item["total"])
+        rate = (worst["errors"] + worst["faults"]) / worst["total"]
+        where = "its own invocations" if worst["service"] == fn.name else f"calls to {worst['service']}"
+        yield fn.finding(
+            f"{rate:.0%} of {where} failed ({worst['faults']} faults, {worst['errors']} errors of which"
+            f" {worst['throttles']} throttled, of {worst['total']} traced)",
+            evidence={"failing": failing},
+        )
+
+
+def _failing(stats: TraceStats, thresholds: Thresholds) -> bool:
+    return stats.total >= thresholds.min_traced_calls and stats.failure_rate > thresholds.max_trace_failure_rate

@@ -1,0 +1,37 @@
+from typing import Iterator
+
+from ..config import Thresholds
+from ..model import DataSource, FunctionSnapshot, Observation, Severity
+from .registry import check
+
+
+@check(
+    id="traces-missing",
+    title="Tracing is on but no traces arrive",
+    severity=Severity.MEDIUM,
+    permissions=("cloudwatch:GetMetricData", "iam:SimulatePrincipalPolicy", "xray:GetServiceGraph"),
+    remediation=(
+        "Check the sampling rules (a rule with rate 0 or a reservoir of 0 drops every trace), that the function's"
+        " callers do not pass a trace header with Sampled=0, and that the X-Ray SDK or OpenTelemetry layer is set up."
+    ),
+    docs="https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html",
+    needs=(DataSource.METRICS, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH),
+)
+def traces_missing(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+    if fn.tracing_mode != "Active" or fn.trace_node is not None:
+        return
+    if not fn.xray_permission or any(decision != "allowed" for decision in fn.xray_permission.values()):
+        return  # tracing-not-permitted explains it
+    invocations = fn.current.sum("Invocations")
+    if invocations >= thresholds.traces_min_invocations:
+        yield fn.finding(
+            f"{invocations:.0f} invocations and no node in the X-Ray service graph",
+            evidence={
+                "invocations": invocations,
+                "likely_causes": [
+                    "sampling rules that sample nothing for this function",
+                    "callers passing Sampled=0 in the trace header",
+                    "an X-Ray segment limit or a quota reached in the account",
+                ],
+            },
+        )
