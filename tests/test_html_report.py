@@ -395,7 +395,7 @@ def render_in_chromium(chromium: str, report: dict, name: str, tmp_path: Path) -
 
 
 def expected_charts(report: dict) -> int:
-    """An SVG per series with at least one datapoint, one per finding with init-duration samples, and the service map."""
+    """An SVG per series with data, one per finding with init-duration samples, and the service map."""
     charts = 1 if report.get("service_graph") else 0
     for finding in report["findings"] + report["resolved"]:
         charts += sum(1 for series in finding["series"] if series["values"])

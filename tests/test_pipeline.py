@@ -17,7 +17,7 @@ from healthaudit.cli import main
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit.sandbox.fleet import _tiny_zip, demo_fleet, seed_fleet
 from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.slack_server import SlackServer
@@ -117,7 +117,7 @@ def deployed(aws_env, monkeypatch):
         monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", parameter)
         monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", secret)
         monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", "C0123456789")
-        yield {"s3": s3, "bucket": bucket, "slack": slack}
+        yield {"s3": s3, "bucket": bucket, "slack": slack, "session": aws_env}
 
 
 def stored_report(s3, bucket: str, key: str) -> dict:
@@ -336,3 +336,57 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     _, blocks = build_digest(second, outcome.report_url)
     digest = json.dumps([block.to_dict() for block in blocks])
     assert "Resolved since the previous audit (1)" in digest and "nightly-cleanup" in digest
+
+
+def test_a_fifth_of_calls_failing_gives_a_complete_report_that_never_calls_unread_healthy(sandbox, fleet_account):
+    from botocore.config import Config
+
+    impatient = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, read_timeout=1)
+    with FaultProxy(sandbox.endpoint, share=0.2, seed=20, spared=frozenset({"sts"})) as proxy:
+        clients = AwsClients(fleet_account, region=REGION, endpoint_url=proxy.endpoint, config=impatient)
+        report = audit(clients, AuditConfig(), at=AT)
+
+    assert proxy.injected, "the proxy injected no fault"
+    assert sum(report.api_errors.values()) == len(proxy.injected)  # every failed attempt is counted
+    unread = {gap.function_name for gap in report.coverage_gaps if gap.function_name}
+    account_wide = [gap for gap in report.coverage_gaps if gap.function_name is None]
+    for function in report.functions:
+        if function.name in unread or account_wide:
+            assert function.status != "healthy", function
+    found = {(f.function_name, f.check_id) for f in report.active_findings}
+    for gap in report.coverage_gaps:
+        assert (gap.function_name, "audit-coverage-gap") in found, gap
+
+
+CANARY = "canary-8f3a1c9e-never-print-me"
+
+
+def test_no_environment_value_or_token_reaches_any_output(sandbox, deployed, capsys, caplog, monkeypatch):
+    session = deployed["session"]
+    role = session.client("iam").get_role(RoleName="demo-function-role")["Role"]["Arn"]
+    session.client("lambda").create_function(
+        FunctionName="holds-a-secret",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _tiny_zip()},
+        Environment={"Variables": {"DB_PASSWORD": CANARY, "API_KEY": CANARY}},
+        Tags={"owner": "team-secrets"},
+    )
+    try:
+        load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
+        load_notify_handler().lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    finally:
+        session.client("lambda").delete_function(FunctionName="holds-a-secret")  # the module shares this fleet
+
+    s3 = deployed["s3"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=deployed["bucket"])["Contents"]]
+    assert {k.rsplit("/", 1)[-1] for k in keys} >= {"report.json", "report.html", "notify.json"}
+    outputs = [s3.get_object(Bucket=deployed["bucket"], Key=k)["Body"].read().decode() for k in keys]
+    assert any("holds-a-secret" in text for text in outputs)  # the function was audited and reported
+    outputs += [json.dumps(post.body) for post in deployed["slack"].posts]
+    captured = capsys.readouterr()
+    outputs += [captured.out, captured.err, caplog.text]  # the structured logs and the EMF metrics
+    for text in outputs:
+        assert CANARY not in text
+        assert "xoxb-test-token" not in text

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import re
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,11 +29,38 @@ class Fault:
     message: str = "injected by the test fault proxy"
 
 
+RANDOM_FAULTS = (
+    Fault("*", code="ThrottlingException", status=400),
+    Fault("*", code="InternalFailure", status=500),
+    Fault("*", code="ServiceUnavailable", status=503),
+    Fault("*", code="stall"),
+)
+
+
 class FaultProxy:
-    def __init__(self, upstream: str, faults: list[Fault] | None = None):
+    """Forwards to the sandbox; answers the listed operations with errors, and a share of all calls at random.
+
+    `share` of the requests (seeded) get one of RANDOM_FAULTS: throttling, 500, 503, or a stalled
+    connection that answers nothing for `stall_seconds` (longer than the client's read timeout).
+    Requests to `spared` services (by the credential scope of their signature) are never faulted.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        faults: list[Fault] | None = None,
+        share: float = 0.0,
+        seed: int = 0,
+        spared: frozenset[str] = frozenset(),
+        stall_seconds: float = 2.0,
+    ):
         self.upstream = urlsplit(upstream)
         self.faults = list(faults or [])
+        self.share, self.spared, self.stall_seconds = share, spared, stall_seconds
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
         self.answered: list[str] = []
+        self.injected: list[str] = []
         self._server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FaultProxy:
@@ -65,9 +94,13 @@ class FaultProxy:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
-        fault = self._fault_for(request)
+        fault = self._fault_for(request) or self._random_fault(request)
         if fault is not None:
             self.answered.append(fault.operation)
+            if fault.code == "stall":
+                time.sleep(self.stall_seconds)  # a server that stopped answering; the client times out first
+                request.close_connection = True
+                return
             self._answer_fault(request, fault)
             return
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
@@ -85,6 +118,17 @@ class FaultProxy:
             request.wfile.write(payload)
         connection.close()
 
+    def _random_fault(self, request: BaseHTTPRequestHandler) -> Fault | None:
+        service = _service(request)
+        if not self.share or service in self.spared:
+            return None
+        with self._lock:
+            if self._random.random() >= self.share:
+                return None
+            fault = self._random.choice(RANDOM_FAULTS)
+            self.injected.append(f"{service}:{fault.code}")
+        return fault
+
     def _fault_for(self, request: BaseHTTPRequestHandler) -> Fault | None:
         target = request.headers.get("X-Amz-Target", "")
         operation = target.rsplit(".", 1)[-1] if target else request.path.rstrip("/").rsplit("/", 1)[-1]
@@ -98,6 +142,14 @@ class FaultProxy:
         if request.headers.get("smithy-protocol") == "rpc-v2-cbor":
             payload = _cbor_text_map({"__type": fault.code, "message": fault.message})
             content_type = "application/cbor"
+        elif request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            # The query protocol (IAM, STS): https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
+            payload = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
+                "<RequestId>fault-proxy</RequestId></ErrorResponse>"
+            ).encode()
+            content_type = "text/xml"
         else:
             payload = json.dumps({"__type": fault.code, "message": fault.message, "Message": fault.message}).encode()
             content_type = "application/x-amz-json-1.1"
@@ -109,6 +161,12 @@ class FaultProxy:
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+
+def _service(request: BaseHTTPRequestHandler) -> str:
+    """The service a SigV4-signed request is for, from its credential scope (…/region/service/aws4_request)."""
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", request.headers.get("Authorization", ""))
+    return match.group(1) if match else "unknown"
 
 
 def _cbor_text_map(items: dict[str, str]) -> bytes:

@@ -68,6 +68,7 @@ def audit(
         findings=tuple(findings),
         coverage_gaps=snapshot.gaps + tuple(gap for fn in snapshot.functions for gap in _function_gaps(fn)),
         api_calls=clients.api_calls(),
+        api_errors=clients.api_errors(),
         metric_queries={"fleet": fleet_queries, "series": series_queries},
         scope=config.scope,
         notes=tuple(notes),

@@ -509,6 +509,8 @@ class AuditReport:
     """By function ARN, what this audit read from REPORT records (only the ranges it scanned itself)."""
     service_graph: Mapping[str, TraceNode] = field(default_factory=dict)
     """By function name, the traced functions' nodes in the X-Ray service graph and their downstream calls."""
+    api_errors: Mapping[str, int] = field(default_factory=dict)
+    """Failed HTTP attempts by operation (throttling, 5xx, timeouts), retried or not."""
     previous_report: str | None = None
     """The key of the report this one was compared with, if any."""
     schema_version: str = SCHEMA_VERSION
@@ -543,6 +545,7 @@ class AuditReport:
             "coverage_gaps": [g.to_dict() for g in self.coverage_gaps],
             "functions": [f.to_dict() for f in self.functions],
             "api_calls": dict(sorted(self.api_calls.items())),
+            "api_errors": dict(sorted(self.api_errors.items())),
             "metric_queries": dict(self.metric_queries),
             "notes": list(self.notes),
             "resolved": [f.to_dict() for f in self.resolved],
@@ -563,6 +566,7 @@ class AuditReport:
             findings=tuple(Finding.from_dict(f) for f in data.get("findings", [])),
             coverage_gaps=tuple(CoverageGap.from_dict(g) for g in data.get("coverage_gaps", [])),
             api_calls=dict(data.get("api_calls", {})),
+            api_errors=dict(data.get("api_errors", {})),
             metric_queries=dict(data.get("metric_queries", {})),
             scope=data.get("scope"),
             notes=tuple(data.get("notes", [])),

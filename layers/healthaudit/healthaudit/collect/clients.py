@@ -22,7 +22,7 @@ RETRY_CONFIG = Config(
 
 @dataclass
 class CallCounter:
-    """Counts API calls (not HTTP attempts) and failed calls by operation, across threads."""
+    """Counts API calls (not HTTP attempts) and failed attempts by operation, across threads."""
 
     calls: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
@@ -32,23 +32,28 @@ class CallCounter:
         with self._lock:
             self.calls[event_name.rsplit(".", 1)[-1]] += 1
 
-    def on_response(self, event_name: str, http_response: Any = None, **_: Any) -> None:
-        if http_response is not None and http_response.status_code >= 400:
+    def on_attempt(self, event_name: str, response: Any = None, caught_exception: Any = None, **_: Any) -> None:
+        """After each HTTP attempt: a connection error, a timeout or an error status counts as failed.
+
+        404 is left out: "no such event invoke config" or "no such report yet" are answers, not failures.
+        """
+        status = response[0].status_code if response is not None else None
+        failed = caught_exception is not None or (status is not None and status >= 400 and status != 404)
+        if failed:
             with self._lock:
                 self.errors[event_name.rsplit(".", 1)[-1]] += 1
-
-    def on_connection_error(self, event_name: str, **_: Any) -> None:
-        with self._lock:
-            self.errors[event_name.rsplit(".", 1)[-1]] += 1
 
 
 class AwsClients:
     """One home for the boto3 clients that the collectors and publishers use for a target."""
 
-    def __init__(self, session: boto3.Session, region: str, endpoint_url: str | None = None):
+    def __init__(
+        self, session: boto3.Session, region: str, endpoint_url: str | None = None, config: Config = RETRY_CONFIG
+    ):
         self.session = session
         self.region = region
         self.endpoint_url = endpoint_url
+        self.config = config
         self.counter = CallCounter()
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -56,13 +61,13 @@ class AwsClients:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                kwargs: dict[str, Any] = {"region_name": self.region, "config": RETRY_CONFIG}
+                kwargs: dict[str, Any] = {"region_name": self.region, "config": self.config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self.session.client(service, **kwargs)
                 client.meta.events.register("before-call", self.counter.on_call)
-                client.meta.events.register("after-call", self.counter.on_response)
-                client.meta.events.register("after-call-error", self.counter.on_connection_error)
+                # Registered first, so botocore's own retry handler still decides whether to retry.
+                client.meta.events.register_first("needs-retry", self.counter.on_attempt)
                 self._clients[service] = client
             return self._clients[service]
 
