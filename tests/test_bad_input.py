@@ -1,0 +1,163 @@
+"""Bad input gets a clear error that names what was wrong, or is handled; never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from healthaudit.cli import main
+from healthaudit.config import AuditConfig, ConfigError, load_config, parse_config_text
+from healthaudit.model import AuditReport, AuditWindow, Finding, FunctionSummary, Severity
+from healthaudit.publish.html import render_html
+from healthaudit.publish.slack import build_digest
+from tests.support.clock import AT
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=True), st.text(max_size=20)
+)
+KEYS = st.sampled_from(
+    [
+        "window",
+        "thresholds",
+        "scope",
+        "suppressions",
+        "disabled_checks",
+        "slack",
+        "report",
+        "logs",
+        "hours",
+        "baseline_days",
+        "max_error_rate",
+        "check",
+        "function",
+        "tag",
+        "until",
+        "channel",
+        "bucket",
+        "prefix",
+        "x",
+    ]
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=5)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(DOCUMENTS)
+def test_any_document_is_a_config_or_a_config_error(document):
+    try:
+        config = load_config(document)
+    except ConfigError as error:
+        assert str(error).startswith("config"), error  # names where in the document it went wrong
+    else:
+        assert isinstance(config, AuditConfig)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=string.printable, max_size=200))
+def test_any_text_is_a_config_or_a_config_error(text):
+    with contextlib.suppress(ConfigError):  # anything else escapes and fails the test
+        assert isinstance(parse_config_text(text), AuditConfig)
+
+
+# Odd names, tags and messages from AWS: unicode, mrkdwn, HTML, control characters, very long.
+ODD_TEXTS = [
+    "",
+    " ",
+    "ü" * 64,
+    "函数-处理",
+    "🚀-launch",
+    "<script>alert(1)</script>",
+    "<!channel>",
+    "<!here|here>",
+    "<@U123>",
+    "<http://evil.example|click>",
+    "a & b",
+    "&amp;",
+    "*bold* _it_ ~st~ `code`",
+    "line\nbreak",
+    "tab\there",
+    "\x00nul",
+    "\u202eright-to-left",
+    "x" * 3000,
+    "' OR 1=1 --",
+    "${jndi:ldap://x}",
+    "{{7*7}}",
+    "%s%s%s",
+    "../../etc/passwd",
+    "null",
+    "[]",
+    "{}",
+    "\\",
+    '"quoted"',
+    "<b>bold</b>",
+    "javascript:alert(1)",
+]
+
+
+def odd_report(text: str) -> AuditReport:
+    window = AuditWindow.ending_at(AT)
+    finding = Finding(
+        check_id="error-rate-high",
+        title="Error rate is high",
+        severity=Severity.HIGH,
+        account="123456789012",
+        region="eu-west-1",
+        message=text,
+        remediation="Fix it.",
+        docs="https://docs.aws.amazon.com/lambda/",
+        function_name=text or "unnamed",
+        function_arn=f"arn:aws:lambda:eu-west-1:123456789012:function:{text}",
+        evidence={text: text, "tag": text},
+    )
+    return AuditReport(
+        account="123456789012",
+        region="eu-west-1",
+        window=window,
+        functions_audited=1,
+        functions=(FunctionSummary(name=text, arn=finding.function_arn, runtime=None, status="unhealthy"),),
+        findings=(finding,),
+        coverage_gaps=(),
+        api_calls={},
+        metric_queries={},
+        notes=(text,),
+    )
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_odd_names_and_messages_render_escaped_everywhere(text):
+    report = odd_report(text)
+    document = json.loads(json.dumps(report.to_dict()))
+    assert AuditReport.from_dict(document).to_dict() == document  # round trip through S3's JSON
+    page = render_html(document)
+    assert "<script>alert" not in page and "<!channel>" not in page
+    _, blocks = build_digest(report, "s3://bucket/key", max_findings=5)
+    payload = json.dumps([block.to_dict() for block in blocks])
+    assert "<!channel>" not in payload and "<!here" not in payload and "<@U123>" not in payload
+    assert "<http://evil.example|click>" not in payload
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--region", "eu-west-1", "--at", "yesterday"], "ISO 8601"),
+        (["run", "--format", "xml"], "invalid choice"),
+        (["run", "--slack-channel", "#general", "--region", "eu-west-1"], "channel ID"),
+        (["checks", "--format", "pdf"], "invalid choice"),
+    ],
+)
+def test_bad_command_lines_say_what_is_wrong(argv, message, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    assert message in capsys.readouterr().err
