@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-unit: $(STAMP) $(CHECKOV_STAMP) chromium runtime-venv
+unit: $(STAMP) $(CHECKOV_STAMP) chromium runtime-venv asl-validator
 	$(BIN)/pytest
 
 # Headless Chromium for tests/test_html_report.py: Debian's package, installed once (CI runs as root).
@@ -44,8 +44,22 @@ chromium:
 
 test: lint unit
 
+# asl-validator (npm), pinned, in .asl-validator/ beside the tests: tests/test_fanout.py validates the
+# state machine's definition with it. Installed once; quiet.
+ASL_VALIDATOR_VERSION := 4.0.0
+ASL_VALIDATOR_STAMP := .asl-validator/.installed-$(ASL_VALIDATOR_VERSION)
+.PHONY: asl-validator
+asl-validator: $(ASL_VALIDATOR_STAMP)
+
+$(ASL_VALIDATOR_STAMP):
+	@if ! command -v npm >/dev/null; then \
+		echo "make: npm not found: tests/test_fanout.py will skip the state machine validation (fails under CI)" >&2; \
+		test -z "$$CI"; exit $$?; \
+	fi; npm install --prefix .asl-validator --no-audit --no-fund --loglevel=error --silent \
+		asl-validator@$(ASL_VALIDATOR_VERSION) >/dev/null && rm -f .asl-validator/.installed-* && touch $@
+
 clean:
-	rm -rf $(VENV) .venv-checkov .venv-runtime .aws-sam out test-artifacts
+	rm -rf $(VENV) .venv-checkov .venv-runtime .asl-validator .aws-sam out test-artifacts
 
 # Lambda's python3.12: `sam build` runs pip under it (a real interpreter on PATH, not a pyenv shim),
 # and .venv-runtime runs the built functions under awslambdaric (tests/test_local_invoke.py).
@@ -79,3 +93,18 @@ $(RUNTIME_STAMP): tests/support/runtime-requirements.txt
 # Lambda Runtime Interface Emulator and awslambdaric, against the sandbox, all on 127.0.0.1.
 local-invoke: $(STAMP) runtime-venv
 	$(BIN)/pytest -q tests/test_local_invoke.py
+
+# The 10,000-function benchmark against Cloud Custodian (bench/run.py; not part of `make test`).
+# Custodian lives in a virtual environment of its own, pinned. Options: make bench BENCH_ARGS="--sizes 1000 --skip-peer"
+C7N_VERSION := 0.9.53
+C7N_STAMP := .venv-c7n/.installed-$(C7N_VERSION)
+BENCH_ARGS ?=
+
+$(C7N_STAMP):
+	test -x .venv-c7n/bin/python || $(PYTHON) -m venv .venv-c7n
+	.venv-c7n/bin/python -m pip install --quiet c7n==$(C7N_VERSION)
+	rm -f .venv-c7n/.installed-* && touch $@
+
+.PHONY: bench
+bench: $(STAMP) $(C7N_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

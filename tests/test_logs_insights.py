@@ -127,7 +127,9 @@ def test_write_invocations_opens_a_log_stream_per_execution_environment(aws):
     written = write_invocations(logs, "/aws/lambda/orders", invocations)
     assert len(written.log_streams) == 2 and written.events == 2 * 4 + 2 * 3  # INIT_START on cold starts
     stream = logs.describe_log_streams(logGroupName="/aws/lambda/orders")["logStreams"][0]["logStreamName"]
-    assert stream.startswith(BASE.strftime("%Y/%m/%d/[$LATEST]"))
+    # Named after the day the environment started: its init began 300 ms before the first invocation.
+    environment_start = _at(0) - timedelta(milliseconds=300)
+    assert stream.startswith(environment_start.strftime("%Y/%m/%d/[$LATEST]"))
     response = _run(logs, 'filter @type = "REPORT" | stats count(*) as n by @logStream', ["/aws/lambda/orders"])
     assert sorted(int(r["n"]) for r in _rows(response)) == [2, 2]
 

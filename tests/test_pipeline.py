@@ -19,8 +19,8 @@ from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
 from healthaudit.sandbox.fleet import _tiny_zip, demo_fleet, seed_fleet
 from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
+from tests.support.deployment import provisioned
 from tests.support.fault_proxy import Fault, FaultProxy
-from tests.support.slack_server import SlackServer
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "eu-west-1"
@@ -102,22 +102,8 @@ def load_event(name: str) -> dict:
 @pytest.fixture
 def deployed(aws_env, monkeypatch):
     """A report bucket, the Slack secret and the config parameter, as the template provisions them."""
-    s3 = aws_env.client("s3")
-    bucket = f"reports-{os.urandom(4).hex()}"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    secret = aws_env.client("secretsmanager").create_secret(
-        Name=f"slack-{bucket}", SecretString=json.dumps({"token": "xoxb-test-token"})
-    )["ARN"]
-    with SlackServer(tokens={"xoxb-test-token"}, channels={"C0123456789"}) as slack:
-        parameter = f"/healthaudit/{bucket}/config"
-        aws_env.client("ssm").put_parameter(
-            Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
-        )
-        monkeypatch.setenv("HEALTHAUDIT_BUCKET", bucket)
-        monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", parameter)
-        monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", secret)
-        monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", "C0123456789")
-        yield {"s3": s3, "bucket": bucket, "slack": slack, "session": aws_env}
+    with provisioned(aws_env, REGION, monkeypatch) as stack:
+        yield stack
 
 
 def stored_report(s3, bucket: str, key: str) -> dict:

@@ -1,4 +1,10 @@
-"""The scheduled audit: parse the EventBridge event, wire the stages, return a summary."""
+"""The audit: parse the event, wire the stages, return a summary.
+
+Three events: the scheduled EventBridge event and the manual-run event (this account and region),
+and a Map item of the multi-account state machine, {"target": {...}, "time": ...}, which audits
+the target's account and region through its assumed role and stores the report in this account's
+bucket.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import apply_run_overrides, config_from_environment
+from healthaudit.fanout import AssumeRoleFailed, Target, assume
 from healthaudit.model import AuditReport
 from healthaudit.pipeline import audit_and_publish
 
@@ -29,8 +36,13 @@ MANUAL_SOURCE = "healthaudit.manual"
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    if "target" in event:
+        return audit_target(event)
+    return audit_this_account(EventBridgeEvent(event))
+
+
+def audit_this_account(event: EventBridgeEvent) -> dict:
     config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
     notify = True
     if event.source == MANUAL_SOURCE:
@@ -45,6 +57,34 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
     record_metrics(report, seconds=time.monotonic() - started)
     logger.info("audit finished", extra={"summary": report.summary(), "publish": outcome.to_dict()})
     return {**report.summary(), **outcome.to_dict()}
+
+
+def audit_target(event: dict) -> dict:
+    """One Map item: audit the member account through its role; the report goes to this account's bucket.
+
+    A role that cannot be assumed raises AssumeRoleFailed, which the state machine's Catch records
+    as the target's result. The per-target report is stored with notify off: the merge step posts
+    one digest for the whole run.
+    """
+    target = Target.from_dict(event["target"], "event.target")
+    config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
+    logger.append_keys(target=target.label)
+    try:
+        member = assume(boto3.client("sts"), target)
+    except AssumeRoleFailed as failure:
+        metrics.add_metric(name="TargetsNotAudited", unit=MetricUnit.Count, value=1)
+        logger.warning("target not audited", extra={"reason": str(failure)})
+        raise
+    clients = AwsClients(member, region=target.region)
+
+    started = time.monotonic()
+    at = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+    report, outcome = audit_and_publish(
+        clients, config, at, post_to_slack=False, notify=False, s3_client=boto3.client("s3")
+    )
+    record_metrics(report, seconds=time.monotonic() - started)
+    logger.info("target audited", extra={"summary": report.summary(), "publish": outcome.to_dict()})
+    return {"target": target.to_dict(), **report.summary(), "report_key": outcome.report_key}
 
 
 def record_metrics(report: AuditReport, seconds: float) -> None:

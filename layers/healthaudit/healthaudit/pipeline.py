@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from aws_lambda_powertools import Tracer
 
@@ -27,15 +28,19 @@ def audit_and_publish(
     post_to_slack: bool = True,
     notify: bool = True,
     progress: Progress | None = None,
+    s3_client: Any = None,
 ) -> tuple[AuditReport, PublishOutcome]:
     """Audit, mark findings new/ongoing/resolved against the previous report, store, then post.
 
     `post_to_slack` is off where a separate notifier posts when the report lands (the deployed
     stack); `notify` is the run's own wish (a manual run may ask for no digest at all).
+    `s3_client` reads history from and stores the report in the bucket with other credentials than
+    the audited account's (the multi-account audit writes to the auditor's own bucket); None: the
+    audited account's own S3 client.
     """
     account = clients.account_id()
     window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
-    s3 = clients.client("s3") if config.bucket else None
+    s3 = (s3_client if s3_client is not None else clients.client("s3")) if config.bucket else None
     history, notes = History(), []
     if s3 is not None:
         try:

@@ -56,6 +56,7 @@ def install() -> None:
         __import__("healthaudit.sandbox.logs_insights", fromlist=["_"]).install_logs_insights()
         __import__("healthaudit.sandbox.iam_simulation", fromlist=["_"]).install_iam_simulation()
         __import__("healthaudit.sandbox.xray_graph", fromlist=["_"]).install_xray_service_graph()
+        __import__("healthaudit.sandbox.sts_assume", fromlist=["_"]).install_sts_assume_role()
         _installed = True
 
 

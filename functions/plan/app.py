@@ -1,0 +1,48 @@
+"""The state machine's first step: list the targets (account x region) the Map audits."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from healthaudit.fanout import ORGANIZATION, plan_targets
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+DEFAULT_MAX_CONCURRENCY = 10
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    """Input: the execution's input (events/plan.json). Output: time, max_concurrency and the targets."""
+    targets_section = event.get("targets") or {}
+    uses_organizations = not isinstance(targets_section, list) and targets_section.get("accounts", ORGANIZATION) in (
+        ORGANIZATION,
+        "",
+        None,
+    )
+    region = os.environ.get("AWS_REGION") or boto3.Session().region_name
+    targets = plan_targets(
+        event,
+        boto3.client("organizations") if uses_organizations else None,
+        role_name=os.environ["HEALTHAUDIT_MEMBER_ROLE_NAME"],
+        external_id=os.environ.get("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID") or None,
+        partition=boto3.Session().get_partition_for_region(region) if region else "aws",
+        default_region=region,
+    )
+    metrics.add_metric(name="TargetsPlanned", unit=MetricUnit.Count, value=len(targets))
+    logger.info("targets planned", extra={"targets": [t.label for t in targets]})
+    return {
+        "time": event.get("time") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "max_concurrency": int(os.environ.get("HEALTHAUDIT_MAX_CONCURRENCY") or DEFAULT_MAX_CONCURRENCY),
+        "targets": [target.to_dict() for target in targets],
+    }

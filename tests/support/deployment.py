@@ -1,0 +1,37 @@
+"""What the template provisions for the functions, made in a sandbox account: the report bucket,
+the Slack secret, the config parameter (aimed at a local Slack server), and their environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.support.slack_server import SlackServer
+
+TOKEN = "xoxb-test-token"
+CHANNEL = "C0123456789"
+
+
+@contextmanager
+def provisioned(session: Any, region: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    s3 = session.client("s3")
+    bucket = f"reports-{os.urandom(4).hex()}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    secret = session.client("secretsmanager").create_secret(
+        Name=f"slack-{bucket}", SecretString=json.dumps({"token": TOKEN})
+    )["ARN"]
+    with SlackServer(tokens={TOKEN}, channels={CHANNEL}) as slack:
+        parameter = f"/healthaudit/{bucket}/config"
+        session.client("ssm").put_parameter(
+            Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
+        )
+        monkeypatch.setenv("HEALTHAUDIT_BUCKET", bucket)
+        monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", parameter)
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", secret)
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", CHANNEL)
+        yield {"s3": s3, "bucket": bucket, "slack": slack, "session": session}

@@ -1,0 +1,578 @@
+"""Many accounts and regions: the plan, the state machine, the member role, the fan-out and the merge.
+
+The fan-out runs the real handlers against the sandbox (moto with healthaudit's fidelity extensions,
+among them AssumeRole checking trust policies), with the Map driven by the test the way Step
+Functions drives it: one audit invocation per target, a failure caught into {target, error}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from cfnlint.decode import decode
+
+from healthaudit.config import ConfigError
+from healthaudit.fanout import AssumeRoleFailed, Target, build_grouped_digest, merge_reports, plan_targets
+from healthaudit.fanout_permissions import member_role_permissions
+from healthaudit.sandbox import fleet as fleet_module
+from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from tests.support.clock import AT, at_audit_time, day, iso
+from tests.support.deployment import provisioned
+from tests.test_pipeline import LambdaContext, load_function
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+MEMBER_TEMPLATE = ROOT / "member-role" / "template.yaml"
+ASL_VALIDATOR = ROOT / ".asl-validator" / "node_modules" / ".bin" / "asl-validator"
+ASL_VALIDATOR_VERSION = "4.0.0"  # as the Makefile's ASL_VALIDATOR_VERSION
+HOME = "eu-west-1"
+REGIONS = ("eu-west-1", "us-east-1")
+ROLE = "healthaudit-member-audit"
+EXTERNAL_ID = "healthaudit-3f9c2a"
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def trust_policy(principal: str, external_id: str | None = EXTERNAL_ID) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+    if external_id:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def create_member_role(session, auditor: str, external_id: str | None = EXTERNAL_ID, name: str = ROLE) -> str:
+    iam = session.client("iam")
+    try:
+        return iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=trust_policy(f"arn:aws:iam::{auditor}:root", external_id)
+        )["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
+# -- the template's state machine ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    parsed, problems = decode(str(TEMPLATE))
+    assert not problems, [str(problem) for problem in problems]
+    return parsed["Resources"]
+
+
+def _definition(resources: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(resources["AuditStateMachine"]["Properties"]["Definition"]))
+
+
+def _substituted(resources: dict[str, Any]) -> dict[str, Any]:
+    """The definition as CloudFormation hands it to Step Functions, with example ARNs substituted."""
+    text = json.dumps(_definition(resources))
+    names = resources["AuditStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    for name in names:
+        value = (
+            "arn:aws:states:::lambda:invoke"
+            if name == "LambdaInvoke"
+            else f"arn:aws:lambda:eu-west-1:123456789012:function:healthaudit-{name}"
+        )
+        text = text.replace("${" + name + "}", value)
+    assert "${" not in text, "a placeholder without a DefinitionSubstitutions entry"
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def asl_validator() -> str:
+    if not ASL_VALIDATOR.exists():
+        if shutil.which("npm") is None:
+            if os.environ.get("CI"):
+                pytest.fail("npm is missing under CI: the state machine definition must be validated")
+            pytest.skip("npm is not installed: cannot install asl-validator to validate the state machine")
+        result = subprocess.run(
+            ["make", "-s", "asl-validator"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0 and ASL_VALIDATOR.exists(), result.stdout + result.stderr
+    return str(ASL_VALIDATOR)
+
+
+def test_state_machine_definition_passes_asl_validator(resources, asl_validator, tmp_path):
+    path = tmp_path / "audit.asl.json"
+    path.write_text(json.dumps(_substituted(resources), indent=2))
+    result = subprocess.run([asl_validator, "--json-path", str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = tmp_path / "broken.asl.json"
+    broken = _substituted(resources)
+    del broken["States"]["Merge"]  # AuditTargets' Next names a state that does not exist
+    bad.write_text(json.dumps(broken))
+    refused = subprocess.run([asl_validator, "--json-path", str(bad)], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1, "asl-validator accepted a broken definition: is it really validating?"
+
+
+def test_asl_validator_is_the_pinned_version(asl_validator):
+    package = json.loads((ROOT / ".asl-validator" / "node_modules" / "asl-validator" / "package.json").read_text())
+    assert package["version"] == ASL_VALIDATOR_VERSION
+    assert f"ASL_VALIDATOR_VERSION := {ASL_VALIDATOR_VERSION}" in (ROOT / "Makefile").read_text()
+
+
+def test_map_audits_each_target_with_concurrency_retry_and_catch(resources):
+    definition = _definition(resources)
+    assert definition["StartAt"] == "Plan"
+    assert definition["States"]["Plan"]["Next"] == "AuditTargets"
+    fan_out = definition["States"]["AuditTargets"]
+    assert fan_out["Type"] == "Map" and fan_out["ItemsPath"] == "$.targets" and fan_out["Next"] == "Merge"
+    # MaxConcurrency comes from the template parameter through the plan's output.
+    assert fan_out["MaxConcurrencyPath"] == "$.max_concurrency"
+    plan_env = resources["PlanFunction"]["Properties"]["Environment"]["Variables"]
+    assert plan_env["HEALTHAUDIT_MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
+    assert resources["AuditStateMachine"]["Condition"] == "IsMultiAccount"
+
+    processor = fan_out["ItemProcessor"]
+    task = processor["States"][processor["StartAt"]]
+    assert task["Parameters"]["FunctionName"] == "${AuditFunctionArn}"
+    assert any(set(retry["ErrorEquals"]) >= LAMBDA_SERVICE_ERRORS for retry in task["Retry"])
+    (catch,) = task["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"]
+    recorded = processor["States"][catch["Next"]]
+    assert recorded["Type"] == "Pass" and recorded.get("End") is True
+    assert recorded["Parameters"] == {"target.$": "$.target", "error.$": catch["ResultPath"]}
+    for state in ("Plan", "Merge"):
+        assert any(set(r["ErrorEquals"]) >= LAMBDA_SERVICE_ERRORS for r in definition["States"][state]["Retry"])
+
+
+def test_parameter_defaults_and_schedules(resources):
+    parsed, _ = decode(str(TEMPLATE))
+    parameters = parsed["Parameters"]
+    assert parameters["MaxConcurrency"]["Default"] == 10
+    assert parameters["MultiAccount"]["Default"] == "false"
+    single = resources["AuditFunction"]["Properties"]["Events"]["DailyAudit"]["Properties"]
+    assert single["State"] == {"Fn::If": ["IsMultiAccount", "DISABLED", "ENABLED"]}
+    (schedule,) = resources["AuditStateMachine"]["Properties"]["Events"].values()
+    assert schedule["Type"] == "ScheduleV2"
+    delivered = json.loads(schedule["Properties"]["Input"]["Fn::Sub"])
+    sample = json.loads((ROOT / "events" / "plan.json").read_text())
+    assert set(delivered) == set(sample) and set(delivered["targets"]) == set(sample["targets"])
+
+
+def test_state_machine_may_invoke_only_the_three_functions(resources):
+    (policy,) = resources["AuditStateMachine"]["Properties"]["Policies"]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == [
+        {"Fn::GetAtt": ["PlanFunction", "Arn"]},
+        {"Fn::GetAtt": ["AuditFunction", "Arn"]},
+        {"Fn::GetAtt": ["MergeFunction", "Arn"]},
+    ]
+
+
+def test_audit_function_assumes_only_the_member_role_and_only_when_multi_account(resources):
+    statements = resources["AuditFunction"]["Properties"]["Policies"][0]["Statement"]
+    (assume,) = [
+        s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][1].get("Sid") == "AssumeMemberAuditRole"
+    ]
+    condition, statement, otherwise = assume
+    assert condition == "IsMultiAccount" and otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+
+
+# -- the member role template --------------------------------------------------------------------
+
+
+def test_member_role_grants_exactly_the_audits_reads():
+    parsed, problems = decode(str(MEMBER_TEMPLATE))
+    assert not problems
+    role = parsed["Resources"]["MemberAuditRole"]["Properties"]
+    granted = set()
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            granted |= set(actions if isinstance(actions, list) else [actions])
+    needed = member_role_permissions()
+    assert granted == needed, {"extra": sorted(granted - needed), "missing": sorted(needed - granted)}
+    assert not {a for a in needed if a.startswith(("s3:", "ssm:", "secretsmanager:"))}
+
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AuditorAccountId}:root"}}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
+    assert set(parsed["Parameters"]) == {"AuditorAccountId", "RoleName", "ExternalId"}
+
+
+def test_member_role_template_passes_cfn_lint_and_checkov():
+    from tests.test_template import _explain, _run, _tool
+
+    result = _run([_tool("cfn-lint"), str(MEMBER_TEMPLATE)])
+    assert result.returncode == 0, _explain(result)
+    own_venv = ROOT / ".venv-checkov" / "bin" / "checkov"
+    checkov = os.environ.get("CHECKOV") or (str(own_venv) if own_venv.exists() else _tool("checkov"))
+    if not checkov:
+        pytest.skip("checkov is not installed (make bootstrap)")
+    result = _run(
+        [
+            checkov,
+            "-f",
+            str(MEMBER_TEMPLATE),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+        ]
+    )
+    assert result.returncode == 0, _explain(result)
+
+
+# -- the plan ------------------------------------------------------------------------------------
+
+
+def test_plan_from_config_lists_and_products():
+    listed = plan_targets(
+        {
+            "targets": [
+                {"account": "111111111111", "region": "eu-west-1"},
+                {"account": "222222222222", "region": "us-east-1"},
+            ]
+        },
+        role_name=ROLE,
+        external_id=EXTERNAL_ID,
+    )
+    assert [(t.account, t.region) for t in listed] == [("111111111111", "eu-west-1"), ("222222222222", "us-east-1")]
+    assert listed[0].role_arn == f"arn:aws:iam::111111111111:role/{ROLE}" and listed[0].external_id == EXTERNAL_ID
+
+    product = plan_targets(
+        {"targets": {"accounts": ["111111111111", "222222222222", "111111111111"], "regions": "eu-west-1,us-east-1"}},
+        role_name=ROLE,
+    )
+    assert len(product) == 4 and product[0].external_id is None  # duplicates dropped
+    assert (
+        plan_targets({"targets": {"accounts": "111111111111"}}, role_name=ROLE, default_region="eu-central-1")[0].region
+        == "eu-central-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({}, "targets: missing"),
+        ({"targets": [{"account": "1234", "region": "eu-west-1"}]}, "targets[0].account"),
+        ({"targets": [{"account": "111111111111", "region": "Ireland"}]}, "targets[0].region"),
+        ({"targets": {"accounts": "111111111111", "regions": "eu-west-1", "ous": "x"}}, "unknown key 'ous'"),
+        ({"targets": {"accounts": "111111111111", "organizational_units": "ou-ab12-cd34ef56"}}, "only with"),
+    ],
+)
+def test_plan_config_errors_name_the_field(config, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        plan_targets(config, role_name=ROLE, default_region=HOME)
+
+
+def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandbox):
+    management = sandbox.session_for_account("710000000100", region=HOME)
+    org = management.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    prod = org.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]["Id"]
+    nested = org.create_organizational_unit(ParentId=prod, Name="prod-eu")["OrganizationalUnit"]["Id"]
+
+    def account(name: str, parent: str) -> str:
+        status = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+        account_id = org.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"][
+            "AccountId"
+        ]
+        if parent != root:
+            org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
+        return account_id
+
+    in_prod, in_nested, suspended, elsewhere = (
+        account("prod-a", prod),
+        account("prod-eu-a", nested),
+        account("prod-closed", prod),
+        account("sandbox-a", root),
+    )
+    org.close_account(AccountId=suspended)
+
+    filtered = plan_targets(
+        {"targets": {"accounts": "organization", "organizational_units": [prod], "regions": list(REGIONS)}},
+        org,
+        role_name=ROLE,
+        external_id=EXTERNAL_ID,
+    )
+    assert {t.account for t in filtered} == {in_prod, in_nested}
+    assert len(filtered) == 4 and all(t.role_arn.endswith(f":role/{ROLE}") for t in filtered)
+
+    everyone = plan_targets({"targets": {"regions": HOME}}, org, role_name=ROLE)  # accounts default: organization
+    assert {t.account for t in everyone} == {"710000000100", in_prod, in_nested, elsewhere}
+
+
+def test_events_plan_json_through_the_plan_handler(monkeypatch):
+    monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_NAME", ROLE)
+    monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID", EXTERNAL_ID)
+    monkeypatch.setenv("HEALTHAUDIT_MAX_CONCURRENCY", "7")
+    monkeypatch.setenv("AWS_REGION", HOME)
+    event = json.loads((ROOT / "events" / "plan.json").read_text())
+    output = load_function("plan").lambda_handler(event, LambdaContext())
+    assert output["time"] == event["time"] and output["max_concurrency"] == 7
+    assert [(t["account"], t["region"]) for t in output["targets"]] == [
+        ("111111111111", "eu-west-1"),
+        ("111111111111", "us-east-1"),
+        ("222222222222", "eu-west-1"),
+        ("222222222222", "us-east-1"),
+    ]
+    assert all(t["external_id"] == EXTERNAL_ID for t in output["targets"])
+    item = json.loads((ROOT / "events" / "audit-target.json").read_text())
+    assert item["target"] == output["targets"][0]  # a Map item is one planned target
+
+
+# -- the sandbox's AssumeRole --------------------------------------------------------------------
+
+
+def test_sandbox_assume_role_checks_the_role_and_its_trust_policy(sandbox):
+    auditor = sandbox.session_for_account("710000000200", region=HOME)
+    member = sandbox.session_for_account("710000000201", region=HOME)
+    stranger = sandbox.session_for_account("710000000202", region=HOME)
+    arn = create_member_role(member, "710000000200")
+    role_trust = member.client("iam").create_role(
+        RoleName="trusts-a-role",
+        AssumeRolePolicyDocument=trust_policy("arn:aws:iam::710000000200:role/healthaudit-sandbox", None),
+    )["Role"]["Arn"]
+    sts = auditor.client("sts")
+
+    def denied(**kwargs: Any) -> str:
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            sts.assume_role(RoleSessionName="healthaudit", **kwargs)
+        assert caught.value.response["Error"]["Code"] == "AccessDenied"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        return caught.value.response["Error"]["Message"]
+
+    assert "is not authorized to perform: sts:AssumeRole" in denied(RoleArn=arn)  # no external ID
+    denied(RoleArn=arn, ExternalId="wrong")
+    denied(RoleArn="arn:aws:iam::710000000201:role/no-such-role", ExternalId=EXTERNAL_ID)
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        stranger.client("sts").assume_role(RoleArn=arn, RoleSessionName="probe", ExternalId=EXTERNAL_ID)
+
+    credentials = sts.assume_role(RoleArn=arn, RoleSessionName="healthaudit", ExternalId=EXTERNAL_ID)["Credentials"]
+    assert credentials["AccessKeyId"]
+    assert sts.assume_role(RoleArn=role_trust, RoleSessionName="probe")["AssumedRoleUser"]["Arn"].startswith(
+        "arn:aws:sts::710000000201:assumed-role/trusts-a-role/"
+    )
+    # The sandbox's own bootstrap role still maps sessions to accounts.
+    assert sandbox.session_for_account("710000000203", region=HOME).client("sts").get_caller_identity()["Account"] == (
+        "710000000203"
+    )
+
+
+def test_assume_failure_is_an_assume_role_failed_naming_the_role(sandbox):
+    from healthaudit.fanout import assume
+
+    auditor = sandbox.session_for_account("710000000200", region=HOME)
+    target = Target("710000000209", HOME, f"arn:aws:iam::710000000209:role/{ROLE}", EXTERNAL_ID)
+    with pytest.raises(AssumeRoleFailed, match=r"cannot assume arn:aws:iam::710000000209:role/.*AccessDenied"):
+        assume(auditor.client("sts"), target)
+
+
+# -- the fan-out end to end ----------------------------------------------------------------------
+
+AUDITOR = "710000000001"
+MEMBERS = ("710000000011", "710000000012", "710000000013")
+BROKEN = "710000000014"  # its role trusts another external ID
+SMALL_FLEET_NAMES = ("fraud-scoring", "audit-trail", "orders-api")
+
+
+def small_fleet():
+    return [fn for fn in demo_fleet() if fn.name in SMALL_FLEET_NAMES]
+
+
+@pytest.fixture(scope="module")
+def member_accounts(sandbox):
+    """3 accounts x 2 regions with a small fleet each, and the member role; one more account whose
+    role cannot be assumed (wrong external ID)."""
+    original = fleet_module._execution_role
+
+    def execution_role(iam, xray_permitted):  # the fleet's roles are per account, seeded once per region
+        try:
+            return original(iam, xray_permitted)
+        except iam.exceptions.EntityAlreadyExistsException:
+            name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+    fleet_module._execution_role = execution_role
+    try:
+        for account in MEMBERS:
+            for region in REGIONS:
+                seed_fleet(sandbox.session_for_account(account, region=region), AT, small_fleet())
+            create_member_role(sandbox.session_for_account(account, region=HOME), AUDITOR)
+    finally:
+        fleet_module._execution_role = original
+    create_member_role(sandbox.session_for_account(BROKEN, region=HOME), AUDITOR, external_id="someone-else")
+    return MEMBERS
+
+
+@pytest.fixture
+def fresh_parameter_providers():
+    """Powertools caches its SSM and Secrets Manager clients (and values) process-wide, bound to the
+    credentials of their first use; this module's functions act as another account than others'."""
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    DEFAULT_PROVIDERS.clear()
+    yield
+    DEFAULT_PROVIDERS.clear()
+
+
+@pytest.fixture
+def auditor_env(sandbox, monkeypatch, fresh_parameter_providers):
+    """The auditor account's deployed functions' environment: bucket, Slack secret, config, member role."""
+    session = sandbox.session_for_account(AUDITOR, region=HOME)
+    credentials = session.get_credentials().get_frozen_credentials()
+    for name, value in {
+        "AWS_ENDPOINT_URL": sandbox.endpoint,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_SESSION_TOKEN": credentials.token,
+        "AWS_REGION": HOME,
+        "AWS_DEFAULT_REGION": HOME,
+        "HEALTHAUDIT_MEMBER_ROLE_NAME": ROLE,
+        "HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID": EXTERNAL_ID,
+        "HEALTHAUDIT_MAX_CONCURRENCY": "10",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with provisioned(session, HOME, monkeypatch) as stack:
+        yield stack
+
+
+def run_map(audit_app, plan_output: dict) -> list[dict]:
+    """The Map state: one audit invocation per target; the Catch records {target, error}."""
+    results = []
+    for target in plan_output["targets"]:
+        item = {"target": target, "time": plan_output["time"]}
+        try:
+            results.append(json.loads(json.dumps(audit_app.lambda_handler(item, LambdaContext()))))
+        except Exception as error:  # noqa: BLE001 - Catch: States.ALL
+            cause = {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": []}
+            results.append({"target": target, "error": {"Error": type(error).__name__, "Cause": json.dumps(cause)}})
+    return results
+
+
+def stored(env: dict, key: str) -> dict:
+    return json.loads(env["s3"].get_object(Bucket=env["bucket"], Key=key)["Body"].read())
+
+
+def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target(member_accounts, auditor_env):
+    planned = [{"account": a, "region": r} for a in member_accounts for r in REGIONS]
+    planned.append({"account": BROKEN, "region": HOME})
+    plan_output = load_function("plan").lambda_handler({"time": iso(AT), "targets": planned}, LambdaContext())
+    assert len(plan_output["targets"]) == 7
+
+    results = run_map(load_function("audit"), plan_output)
+    failed = [r for r in results if "error" in r]
+    assert [r["target"]["account"] for r in failed] == [BROKEN]
+    assert failed[0]["error"]["Error"] == "AssumeRoleFailed"
+    for result in results:
+        if "error" not in result:
+            assert result["account"] == result["target"]["account"]  # the member account was audited
+            assert result["functions_audited"] == len(SMALL_FLEET_NAMES)
+            assert result["report_key"] == (
+                f"reports/dt={day(AT)}/account={result['account']}/region={result['region']}/report.json"
+            )
+            report = stored(auditor_env, result["report_key"])  # in the auditor's bucket
+            found = {(f["function_name"], f["check_id"]) for f in report["findings"] if not f["suppressed_by"]}
+            assert {("fraud-scoring", "error-rate-high"), ("audit-trail", "log-retention-unset")} <= found
+
+    merged = load_function("merge").lambda_handler({**plan_output, "results": results}, LambdaContext())
+    assert merged == {
+        "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
+        "targets_audited": 6,
+        "targets_not_audited": 1,
+        "slack": "posted",
+    }
+    consolidated = stored(auditor_env, merged["report_key"])
+    assert consolidated == stored(auditor_env, "latest/consolidated/report.json")
+    assert {(t["account"], t["region"]) for t in consolidated["targets"]} == {
+        (a, r) for a in member_accounts for r in REGIONS
+    }
+    for target in consolidated["targets"]:
+        assert target["functions_audited"] == len(SMALL_FLEET_NAMES)
+        assert target["findings"] >= 2 and sum(target["counts_by_severity"].values()) == target["findings"]
+    (lost,) = consolidated["not_audited"]
+    assert lost["account"] == BROKEN and "AccessDenied" in lost["error"]
+    assert consolidated["functions_audited"] == 6 * len(SMALL_FLEET_NAMES)
+
+    (digest,) = auditor_env["slack"].messages  # ONE message for the whole run
+    blocks = json.dumps(digest["blocks"])
+    assert len(digest["blocks"]) <= 50
+    for account in (*member_accounts, BROKEN):
+        assert f"Account {account}" in blocks
+    assert "not audited" in blocks and "AccessDenied" in blocks and "fraud-scoring" in blocks
+    assert "1 not audited" in digest["text"]
+
+
+def test_events_audit_target_and_merge_json_through_the_handlers(sandbox, auditor_env):
+    item = at_audit_time(json.loads((ROOT / "events" / "audit-target.json").read_text()))
+    member = item["target"]["account"]
+    create_member_role(sandbox.session_for_account(member, region=HOME), AUDITOR)
+    result = load_function("audit").lambda_handler(item, LambdaContext())
+    assert result["target"] == item["target"] and result["account"] == member
+    assert result["report_key"] == f"reports/dt={day(AT)}/account={member}/region=eu-west-1/report.json"
+
+    event = at_audit_time(json.loads((ROOT / "events" / "merge.json").read_text()))
+    audited, caught = event["results"]
+    assert audited["target"] == item["target"] and "error" in caught
+    audited["report_key"] = result["report_key"]  # the sample's date is the audit's
+    merged = load_function("merge").lambda_handler(event, LambdaContext())
+    assert (merged["targets_audited"], merged["targets_not_audited"], merged["slack"]) == (1, 1, "posted")
+    consolidated = stored(auditor_env, merged["report_key"])
+    assert consolidated["not_audited"][0]["account"] == "222222222222"
+    assert consolidated["not_audited"][0]["error"].startswith("AssumeRoleFailed: cannot assume")
+    (digest,) = auditor_env["slack"].messages
+    assert "222222222222" in json.dumps(digest["blocks"])
+
+
+def test_scheduled_events_still_audit_this_account(sandbox, auditor_env):
+    """The single-account path (MultiAccount false) is unchanged by the target mode."""
+    app = load_function("audit")
+    event = at_audit_time(json.loads((ROOT / "events" / "scheduled.json").read_text()))
+    response = app.lambda_handler(event, LambdaContext())
+    assert response["account"] == AUDITOR and response["slack"] == "left to the notifier"
+
+
+# -- the digest's limits (pure) ------------------------------------------------------------------
+
+
+def test_grouped_digest_stays_within_block_kit_limits_for_many_accounts():
+    finding = {"severity": "high", "check_id": "throttled", "title": "Throttled <b>", "function_name": "f" * 500}
+    results, reports = [], {}
+    for index in range(120):
+        account = f"{800000000000 + index:012d}"
+        for region in REGIONS:
+            key = f"reports/{account}/{region}"
+            target = {"account": account, "region": region}
+            if index % 10 == 0 and region == "us-east-1":
+                results.append({"target": target, "error": {"Error": "States.Timeout", "Cause": "x" * 5000}})
+                continue
+            results.append({"target": target, "report_key": key})
+            reports[key] = {
+                "functions_audited": 40,
+                "counts_by_severity": {"critical": 0, "high": 40, "medium": 0, "low": 0, "info": 0},
+                "findings": [{**finding, "suppressed_by": None}] * 40,
+                "coverage_gaps": [],
+            }
+    consolidated = merge_reports(results, reports, generated_at=AT)
+    assert consolidated["targets_audited"] == 228 and consolidated["targets_not_audited"] == 12
+    text, blocks = build_grouped_digest(consolidated, "s3://bucket/reports/consolidated/report.json")
+    rendered = [block.to_dict() for block in blocks]
+    assert len(rendered) <= 50
+    assert "more accounts in the consolidated report" in json.dumps(rendered)
+    for block in rendered:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+    assert "<b>" not in json.dumps(rendered)  # AWS text is escaped
+    assert "12 not audited" in text
