@@ -376,3 +376,18 @@ def test_no_environment_value_or_token_reaches_any_output(sandbox, deployed, cap
     for text in outputs:
         assert CANARY not in text
         assert "xoxb-test-token" not in text
+
+
+def test_an_incoming_webhook_in_the_secret_posts_without_a_channel(deployed, monkeypatch):
+    session, slack = deployed["session"], deployed["slack"]
+    webhook = session.client("secretsmanager").create_secret(
+        Name=f"webhook-{deployed['bucket']}", SecretString=json.dumps({"webhook_url": slack.webhook_url})
+    )["ARN"]
+    monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", webhook)
+    monkeypatch.delenv("HEALTHAUDIT_SLACK_CHANNEL")
+    load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
+    response = load_notify_handler().lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    assert response["status"] == "posted"
+    (post,) = [p for p in slack.posts if p.path.startswith("/services/")]
+    assert post.status == 200 and "fraud-scoring" in json.dumps(post.body["blocks"])
+    assert slack.webhook_url not in json.dumps(response)

@@ -52,7 +52,7 @@ def notify_report(
         return NotifyOutcome(status="already posted", report_key=dated, slack_ts=previous.get("slack_ts"))
     if metadata.get(NOTIFY_METADATA) == "false":
         outcome = NotifyOutcome(status="skipped: notify is off for this run", report_key=dated)
-    elif not (config.slack and config.slack.channel):
+    elif not (config.slack and (config.slack.channel or config.slack.token_secret)):
         outcome = NotifyOutcome(status="skipped: no Slack channel configured", report_key=dated)
     else:
         link = s3.generate_presigned_url(

@@ -47,7 +47,7 @@ def publish(
         slack_status = "skipped: notify is off for this run"
     elif not post_to_slack:
         slack_status = "left to the notifier"
-    elif config.slack and config.slack.channel:
+    elif config.slack and (config.slack.channel or config.slack.token_secret):
         posted = post_report_digest(report, config, url, environ)
         slack_status, ts = posted.status, posted.ts
     return PublishOutcome(report_key=key, report_url=url, slack=slack_status, slack_ts=ts)
@@ -79,16 +79,30 @@ def post_report_digest(
     report: AuditReport, config: AuditConfig, url: str | None, environ: Mapping[str, str]
 ) -> SlackOutcome:
     """Post the digest, then the details in its thread. Never raises for Slack's or the token's errors."""
-    from .slack import SlackConfigError, build_details, build_digest, post_digest, resolve_token, slack_client
+    from .slack import (
+        SlackConfigError,
+        build_details,
+        build_digest,
+        is_webhook,
+        post_digest,
+        post_to_webhook,
+        resolve_token,
+        slack_client,
+    )
 
     slack = config.slack
-    assert slack is not None and slack.channel is not None
+    assert slack is not None
     if not report.active_findings and not report.resolved and not slack.post_when_healthy:
         return SlackOutcome("skipped: all healthy and post_when_healthy is off")
     try:
-        token = resolve_token(slack, environ)
-        client = slack_client(token, base_url=slack.api_url)
+        credential = resolve_token(slack, environ)
         text, blocks = build_digest(report, url, max_findings=slack.max_findings)
+        if is_webhook(credential):
+            post_to_webhook(credential, text, blocks)  # a webhook has no threads: the details stay in the report
+            return SlackOutcome("posted")
+        if not slack.channel:
+            raise SlackConfigError("a bot token needs slack.channel (a channel ID); an incoming webhook does not")
+        client = slack_client(credential, base_url=slack.api_url)
         ts = post_digest(client, slack.channel, text, blocks)
         if len(report.active_findings) > 0:
             details_text, details = build_details(report)
@@ -99,7 +113,9 @@ def post_report_digest(
         outcome = SlackOutcome(f"failed: Slack answered {code}", retryable=code not in PERMANENT_SLACK_ERRORS)
     except SlackClientError as error:
         outcome = SlackOutcome(f"failed: {type(error).__name__}", retryable=True)
-    except (SlackConfigError, GetParameterError) as error:
+    except SlackConfigError as error:
+        outcome = SlackOutcome(f"failed: {error}")  # names the secret or setting, never its value
+    except GetParameterError as error:
         outcome = SlackOutcome(f"failed: {type(error).__name__}: the Slack token could not be read")
     except OSError as error:
         outcome = SlackOutcome(f"failed: {type(error).__name__}", retryable=True)

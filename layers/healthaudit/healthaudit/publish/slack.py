@@ -17,10 +17,11 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aws_lambda_powertools.utilities import parameters
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -34,6 +35,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     SectionBlock,
 )
+from slack_sdk.webhook import WebhookClient
 
 from ..config import ConfigError, SlackConfig
 from ..model import AuditReport, AuditWindow, Finding, Severity
@@ -334,6 +336,31 @@ def resolve_token(
     return token
 
 
+def is_webhook(credential: str) -> bool:
+    """An incoming webhook URL (https://hooks.slack.com/services/…), not a bot token: the secret may hold either."""
+    parts = urlsplit(credential)
+    return parts.scheme in ("https", "http") and parts.path.startswith("/services/")
+
+
+def post_to_webhook(
+    url: str,
+    text: str,
+    blocks: list[Block],
+    max_rate_limit_retries: int = 3,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Post through an incoming webhook (https://api.slack.com/messaging/webhooks); failures raise SlackApiError.
+
+    A webhook posts to the channel it was made for and cannot reply in a thread.
+    """
+    handlers = [*default_retry_handlers(), RetryAfterHandler(max_retry_count=max_rate_limit_retries, sleep=sleep)]
+    response = WebhookClient(url, retry_handlers=handlers).send(text=text, blocks=blocks)
+    if response.status_code != 200 or response.body != "ok":
+        raise SlackApiError(
+            f"the incoming webhook answered {response.status_code}", {"ok": False, "error": response.body or "error"}
+        )
+
+
 def _token_from_secret(name: str, secrets: parameters.SecretsProvider | None) -> str:
     try:
         value = parameters.get_secret(name, max_age=300) if secrets is None else secrets.get(name, max_age=300)
@@ -348,9 +375,10 @@ def _token_from_secret(name: str, secrets: parameters.SecretsProvider | None) ->
             document = json.loads(token)
         except ValueError:
             raise SlackConfigError(f"Slack token secret {name!r} looks like JSON but does not parse") from None
-        token = str(document.get("token") or "").strip() if isinstance(document, dict) else ""
+        fields = document if isinstance(document, dict) else {}
+        token = str(fields.get("token") or fields.get("webhook_url") or "").strip()
         if not token:
-            raise SlackConfigError(f"Slack token secret {name!r} is JSON without a non-empty 'token' key")
+            raise SlackConfigError(f"Slack token secret {name!r} is JSON without a non-empty 'token' or 'webhook_url'")
     if not token:
         raise SlackConfigError(f"Slack token secret {name!r} is empty")
     return token
