@@ -69,21 +69,34 @@ def test_consecutive_audits_scan_disjoint_ranges_and_the_second_baseline_comes_f
     assert not [f for f in second.active_findings if f.function_name == "steady"]
 
 
-def test_logs_insights_queries_take_50_log_groups_each(sandbox):
+def test_logs_insights_queries_take_50_log_groups_each_and_only_of_invoked_functions(sandbox):
     session = sandbox.session_for_account("500000000002", region=REGION)
     role = session.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam, logs = session.client("lambda"), session.client("logs")
-    groups = 120
-    for index in range(groups):
+    lam, logs, cloudwatch = session.client("lambda"), session.client("logs"), session.client("cloudwatch")
+    invoked, idle = 120, 30
+    datums = []
+    for index in range(invoked + idle):
         name = f"fn-{index:03d}"
         lam.create_function(
             FunctionName=name, Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": _tiny_zip()}
         )
         logs.create_log_group(logGroupName=f"/aws/lambda/{name}")
+        if index < invoked:  # one invocation in the baseline and one today
+            datums += [
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "FunctionName", "Value": name}],
+                    "Timestamp": AT - timedelta(days=days, minutes=30),
+                    "Value": 1.0,
+                }
+                for days in (0, 3)
+            ]
+    for start in range(0, len(datums), 500):
+        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=datums[start : start + 500])
     report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
     ranges = 2  # no history: the baseline, then the current window
-    assert report.api_calls["StartQuery"] == 2 * math.ceil(groups / 50) * ranges == 12
-    assert report.api_calls["DescribeLogGroups"] == math.ceil(groups / 50)
+    assert report.api_calls["StartQuery"] == 2 * math.ceil(invoked / 50) * ranges == 12  # the idle 30: no query
+    assert report.api_calls["DescribeLogGroups"] == math.ceil((invoked + idle) / 50)
 
 
 def test_a_query_that_hits_the_row_cap_is_split_not_truncated(sandbox):

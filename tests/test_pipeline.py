@@ -391,3 +391,28 @@ def test_an_incoming_webhook_in_the_secret_posts_without_a_channel(deployed, mon
     (post,) = [p for p in slack.posts if p.path.startswith("/services/")]
     assert post.status == 200 and "fraud-scoring" in json.dumps(post.body["blocks"])
     assert slack.webhook_url not in json.dumps(response)
+
+
+@dataclass
+class HurriedContext(LambdaContext):
+    """A context whose deadline is near from the second question on: the audit must stop reading and publish."""
+
+    asked: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return 900_000 if self.asked <= 1 else 30_000
+
+
+def test_near_the_deadline_the_audit_publishes_what_it_read_marked_partial(deployed):
+    response = load_handler().lambda_handler(load_event("scheduled.json"), HurriedContext())
+    report = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
+    assert response["partial"] is True and report["partial"] is True
+    stopped = {gap["source"] for gap in report["coverage_gaps"] if "stopped early" in gap["reason"]}
+    assert stopped == {"report-records", "role-permissions", "service-graph"}  # every stage once time ran short
+    found = {(f["function_name"], f["check_id"]) for f in report["findings"]}
+    assert ("fraud-scoring", "error-rate-high") in found  # what was read is still judged
+    assert ("audit-trail", "log-retention-unset") in found
+    unjudged = {"cold-start-regression", "memory-near-limit", "traces-missing", "trace-errors-high"}
+    assert not {check for _, check in found} & unjudged  # what was not read is not judged
+    assert {f["status"] for f in report["functions"]} <= {"unhealthy", "unknown"}  # nothing called healthy

@@ -161,7 +161,13 @@ def test_evidence_is_open():
 
 # -- the Athena DDL in docs/athena.md ------------------------------------------------------------
 
-SCALARS = {"string": {"string"}, "int": {"integer"}, "bigint": {"integer"}, "double": {"number", "integer"}}
+SCALARS = {
+    "string": {"string"},
+    "int": {"integer"},
+    "bigint": {"integer"},
+    "double": {"number", "integer"},
+    "boolean": {"boolean"},
+}
 
 
 def ddl_table(markdown: str) -> tuple[list[tuple[str, tuple]], list[tuple[str, tuple]]]:

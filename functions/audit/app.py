@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import boto3
@@ -37,12 +38,13 @@ MANUAL_SOURCE = "healthaudit.manual"
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    time_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
     if "target" in event:
-        return audit_target(event)
-    return audit_this_account(EventBridgeEvent(event))
+        return audit_target(event, time_left)
+    return audit_this_account(EventBridgeEvent(event), time_left)
 
 
-def audit_this_account(event: EventBridgeEvent) -> dict:
+def audit_this_account(event: EventBridgeEvent, time_left: Callable[[], float]) -> dict:
     config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
     notify = True
     if event.source == MANUAL_SOURCE:
@@ -53,13 +55,13 @@ def audit_this_account(event: EventBridgeEvent) -> dict:
     started = time.monotonic()
     at = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
     # The notify function posts the digest when the report lands in S3, so Slack never delays a report.
-    report, outcome = audit_and_publish(clients, config, at, post_to_slack=False, notify=notify)
+    report, outcome = audit_and_publish(clients, config, at, post_to_slack=False, notify=notify, time_left=time_left)
     record_metrics(report, seconds=time.monotonic() - started)
     logger.info("audit finished", extra={"summary": report.summary(), "publish": outcome.to_dict()})
     return {**report.summary(), **outcome.to_dict()}
 
 
-def audit_target(event: dict) -> dict:
+def audit_target(event: dict, time_left: Callable[[], float]) -> dict:
     """One Map item: audit the member account through its role; the report goes to this account's bucket.
 
     A role that cannot be assumed raises AssumeRoleFailed, which the state machine's Catch records
@@ -80,7 +82,7 @@ def audit_target(event: dict) -> dict:
     started = time.monotonic()
     at = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
     report, outcome = audit_and_publish(
-        clients, config, at, post_to_slack=False, notify=False, s3_client=boto3.client("s3")
+        clients, config, at, post_to_slack=False, notify=False, s3_client=boto3.client("s3"), time_left=time_left
     )
     record_metrics(report, seconds=time.monotonic() - started)
     logger.info("target audited", extra={"summary": report.summary(), "publish": outcome.to_dict()})

@@ -12,7 +12,7 @@ from .checks.registry import REGISTRY, all_checks, run_checks
 from .checks.tracing_disabled import UNTRACEABLE_SOURCES
 from .collect.clients import AwsClients
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
-from .collect.snapshot import collect_snapshot
+from .collect.snapshot import STOPPED_EARLY, collect_snapshot
 from .config import AuditConfig, Thresholds
 from .model import (
     AccountSnapshot,
@@ -36,6 +36,7 @@ def audit(
     progress: Progress | None = None,
     history: History | None = None,
     account: str | None = None,
+    time_left: Callable[[], float] | None = None,
 ) -> AuditReport:
     """Audit the account and region that `clients` reach, for the window that ends at `at`.
 
@@ -45,7 +46,7 @@ def audit(
     window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
     account = account or clients.account_id()
     history = history or History()
-    snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history)
+    snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history, time_left)
 
     notes: list[str] = _history_notes(snapshot, history) + _tracing_exemptions(snapshot)
     thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
@@ -69,6 +70,7 @@ def audit(
         coverage_gaps=snapshot.gaps + tuple(gap for fn in snapshot.functions for gap in _function_gaps(fn)),
         api_calls=clients.api_calls(),
         api_errors=clients.api_errors(),
+        partial=any(gap.reason == STOPPED_EARLY for gap in snapshot.gaps),
         metric_queries={"fleet": fleet_queries, "series": series_queries},
         scope=config.scope,
         notes=tuple(notes),

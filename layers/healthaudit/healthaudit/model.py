@@ -511,6 +511,8 @@ class AuditReport:
     """By function name, the traced functions' nodes in the X-Ray service graph and their downstream calls."""
     api_errors: Mapping[str, int] = field(default_factory=dict)
     """Failed HTTP attempts by operation (throttling, 5xx, timeouts), retried or not."""
+    partial: bool = False
+    """The audit stopped reading early to finish before its deadline; its coverage gaps say what was not read."""
     previous_report: str | None = None
     """The key of the report this one was compared with, if any."""
     schema_version: str = SCHEMA_VERSION
@@ -546,6 +548,7 @@ class AuditReport:
             "functions": [f.to_dict() for f in self.functions],
             "api_calls": dict(sorted(self.api_calls.items())),
             "api_errors": dict(sorted(self.api_errors.items())),
+            "partial": self.partial,
             "metric_queries": dict(self.metric_queries),
             "notes": list(self.notes),
             "resolved": [f.to_dict() for f in self.resolved],
@@ -567,6 +570,7 @@ class AuditReport:
             coverage_gaps=tuple(CoverageGap.from_dict(g) for g in data.get("coverage_gaps", [])),
             api_calls=dict(data.get("api_calls", {})),
             api_errors=dict(data.get("api_errors", {})),
+            partial=bool(data.get("partial", False)),
             metric_queries=dict(data.get("metric_queries", {})),
             scope=data.get("scope"),
             notes=tuple(data.get("notes", [])),
@@ -589,6 +593,7 @@ class AuditReport:
             "suppressed": len(self.findings) - len(self.active_findings),
             "counts_by_severity": self.counts_by_severity(),
             "coverage_gaps": len(self.coverage_gaps),
+            "partial": self.partial,
         }
 
 

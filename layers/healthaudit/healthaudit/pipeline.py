@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from aws_lambda_powertools import Tracer
 
@@ -29,6 +29,7 @@ def audit_and_publish(
     notify: bool = True,
     progress: Progress | None = None,
     s3_client: Any = None,
+    time_left: Callable[[], float] | None = None,
 ) -> tuple[AuditReport, PublishOutcome]:
     """Audit, mark findings new/ongoing/resolved against the previous report, store, then post.
 
@@ -47,7 +48,7 @@ def audit_and_publish(
             history = load_history(s3, config.bucket, account, clients.region, window, config.report_prefix)
         except READ_ERRORS as error:
             notes.append(f"earlier reports unreadable ({describe_error(error)}): no history, every finding is new")
-    report = audit(clients, config, at=at, progress=progress, history=history, account=account)
+    report = audit(clients, config, at=at, progress=progress, history=history, account=account, time_left=time_left)
     report = diff_reports(report, history.previous, history.previous_key)
     if notes:
         report = replace(report, notes=(*report.notes, *notes))

@@ -23,8 +23,9 @@ def diff_reports(report: AuditReport, previous: Mapping[str, Any] | None, previo
     Suppressed findings are neither new nor resolved: they keep their status from the previous report
     when they were in it, so suppressing a finding does not make it look fixed.
     """
+    now = report.window.to_dict()["end"]
     if not previous:
-        return replace(report, findings=tuple(_first_seen_now(f, report) for f in report.findings))
+        return replace(report, findings=tuple(replace(f, status="new", first_seen=now) for f in report.findings))
     earlier = {
         finding_key(f["check_id"], f.get("function_arn"), report.account, report.region): f
         for f in previous.get("findings", [])
@@ -33,7 +34,7 @@ def diff_reports(report: AuditReport, previous: Mapping[str, Any] | None, previo
     for finding in report.findings:
         before = earlier.get(finding.key)
         if before is None:
-            findings.append(_first_seen_now(finding, report))
+            findings.append(replace(finding, status="new", first_seen=now))
         else:
             findings.append(
                 replace(finding, status="ongoing", first_seen=before.get("first_seen") or _window_end(previous))
@@ -43,10 +44,6 @@ def diff_reports(report: AuditReport, previous: Mapping[str, Any] | None, previo
         _resolved(data) for key, data in earlier.items() if key not in present and data.get("suppressed_by") is None
     )
     return replace(report, findings=tuple(findings), resolved=resolved, previous_report=previous_key)
-
-
-def _first_seen_now(finding: Finding, report: AuditReport) -> Finding:
-    return replace(finding, status="new", first_seen=report.to_dict()["window"]["end"])
 
 
 def _window_end(report: Mapping[str, Any]) -> str:

@@ -74,9 +74,15 @@ def collect_snapshot(
     account: str,
     progress: Progress | None = None,
     history: History | None = None,
+    time_left: Callable[[], float] | None = None,
 ) -> tuple[AccountSnapshot, int]:
-    """The account snapshot and the number of metric queries it took."""
+    """The account snapshot and the number of metric queries it took.
+
+    `time_left` (seconds, e.g. from the Lambda context) lets the audit stop reading before its
+    deadline: the sources not read yet become coverage gaps, so what was read is still published.
+    """
     history = history or History()
+    enough_time = _time_keeper(time_left)
     report = progress or (lambda stage, done, total: None)
     lambda_client = clients.client("lambda")
     try:
@@ -119,14 +125,20 @@ def collect_snapshot(
         else:
             state.unread_for(owner, DataSource.METRICS, reason)
 
-    windows = {arn: _split(metrics, arn, window) for arn in (c["FunctionArn"] for c in state.configs)}
-    reserved = _reserved_concurrency(lambda_client, state, windows, settings)
-    destinations = _failure_destinations(lambda_client, state, windows)
-    retention = _log_retention(clients.client("logs"), state)
+    by_owner = _points_by_owner(metrics)
+    windows = {arn: _split(by_owner.get(arn, {}), window) for arn in (c["FunctionArn"] for c in state.configs)}
+    reserved, destinations, retention = {}, {}, None
+    logs, permissions, graph = _LogRecords(), {}, {}
+    if enough_time(state, DataSource.RESERVED_CONCURRENCY, DataSource.EVENT_INVOKE_CONFIG, DataSource.LOG_GROUPS):
+        reserved = _reserved_concurrency(lambda_client, state, windows, settings)
+        destinations = _failure_destinations(lambda_client, state, windows)
+        retention = _log_retention(clients.client("logs"), state)
     report("lookups", 1, 1)
-    logs = _report_records(clients.client("logs"), state, retention, window, history, config)
+    if enough_time(state, DataSource.REPORT_RECORDS):
+        logs = _report_records(clients.client("logs"), state, retention, window, history, config, windows)
     report("logs", 1, 1)
-    permissions, graph = _tracing(clients, state, window)
+    if enough_time(state, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH):
+        permissions, graph = _tracing(clients, state, window)
     report("traces", 1, 1)
 
     functions = tuple(
@@ -143,7 +155,7 @@ def collect_snapshot(
         )
         for c in state.configs
     )
-    account_current, _ = _split(metrics, "account", window)
+    account_current, _ = _split(by_owner.get("account", {}), window)
     snapshot = AccountSnapshot(
         account=account,
         region=clients.region,
@@ -156,6 +168,27 @@ def collect_snapshot(
         log_scan=logs.scan_range,
     )
     return snapshot, len(requests)
+
+
+STOPPED_EARLY = "not read: the audit stopped early to finish before its Lambda deadline"
+#: What the checks, the hourly series and storing the report need after the last source is read.
+RESERVE_SECONDS = 60.0
+
+
+def _time_keeper(time_left: Callable[[], float] | None) -> Callable[..., bool]:
+    """A guard before each optional stage: once time runs short, it and every later stage become gaps."""
+    stopped = False
+
+    def enough_time(state: _Collected, *sources: DataSource) -> bool:
+        nonlocal stopped
+        if not stopped and time_left is not None and time_left() < RESERVE_SECONDS:
+            stopped = True
+        if stopped:
+            for source in sources:
+                state.unread_for_all(source, STOPPED_EARLY)
+        return not stopped
+
+    return enough_time
 
 
 def _scope_document(config: dict[str, Any], tags: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -174,12 +207,18 @@ def _metric_requests(state: _Collected) -> list[MetricRequest]:
     return requests
 
 
-def _split(metrics: MetricResults, owner: str, window: AuditWindow) -> tuple[MetricWindow, MetricWindow]:
+def _points_by_owner(metrics: MetricResults) -> dict[Any, dict[str, list[tuple[datetime, float]]]]:
+    """The metric points regrouped by owner in one pass (a lookup per function would be quadratic)."""
+    grouped: dict[Any, dict[str, list[tuple[datetime, float]]]] = {}
+    for (owner, metric), pairs in metrics.points.items():
+        grouped.setdefault(owner, {})[metric] = pairs
+    return grouped
+
+
+def _split(points: dict[str, list[tuple[datetime, float]]], window: AuditWindow) -> tuple[MetricWindow, MetricWindow]:
     current: dict[str, tuple[float, ...]] = {}
     baseline: dict[str, tuple[float, ...]] = {}
-    for (key, metric), pairs in metrics.points.items():
-        if key != owner:
-            continue
+    for metric, pairs in points.items():
         current[metric] = tuple(v for t, v in pairs if _at_or_after(t, window.start))
         baseline[metric] = tuple(v for t, v in pairs if not _at_or_after(t, window.start))
     return MetricWindow(current), MetricWindow(baseline)
@@ -267,8 +306,13 @@ def _report_records(
     window: AuditWindow,
     history: History,
     config: AuditConfig,
+    windows: dict[str, tuple[MetricWindow, MetricWindow]],
 ) -> _LogRecords:
-    """Read the REPORT records written since the previous audit; merge with what earlier audits stored."""
+    """Read the REPORT records written since the previous audit; merge with what earlier audits stored.
+
+    Only the log groups of functions the metrics saw invoked in a range are queried: a function
+    that never ran wrote no REPORT record (its statistics for the range are zero without a query).
+    """
     by_group: dict[str, list[dict[str, Any]]] = {}
     for function in state.configs:
         by_group.setdefault(_log_group(function), []).append(function)
@@ -298,7 +342,14 @@ def _report_records(
         max_concurrent_queries=config.max_concurrent_queries, deadline_seconds=config.query_deadline_seconds
     )
     for range_start, range_end in ranges:
-        scan = scan_report_records(logs_client, to_scan, range_start, range_end, settings)
+        part = 0 if range_start >= window.start else 1  # the current window's metrics, or the baseline's
+        invoked = {
+            group: log_format
+            for group, log_format in to_scan.items()
+            if DataSource.METRICS in state.unread.get(readable[group]["FunctionArn"], {})
+            or windows[readable[group]["FunctionArn"]][part].sum("Invocations") > 0
+        }
+        scan = scan_report_records(logs_client, invoked, range_start, range_end, settings)
         for group, function in readable.items():
             if group in scan.failed:
                 state.unread_for(function["FunctionArn"], DataSource.REPORT_RECORDS, scan.failed[group])
