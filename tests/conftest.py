@@ -37,3 +37,11 @@ def sandbox():
 def aws(sandbox) -> boto3.Session:
     """A boto3 session for a fresh account of its own in the sandbox (moto isolates accounts)."""
     return sandbox.session_for_account(f"{next(_accounts):012d}", region=REGION)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_boto3_session():
+    """Handlers call boto3.client(), whose default session keeps the credentials it first saw; tests change them."""
+    boto3.DEFAULT_SESSION = None
+    yield
+    boto3.DEFAULT_SESSION = None

@@ -22,13 +22,11 @@ import pytest
 from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
 from tests.support import local_invoke
 from tests.support.clock import AT, at_audit_time, day
+from tests.support.deployment import CHANNEL, provision
 from tests.support.local_invoke import LOOPBACK, Build, LocalLambda, lambda_environment
-from tests.support.slack_server import SlackServer
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "eu-west-1"
-CHANNEL = "C0123456789"
-TOKEN = "xoxb-local-invoke-token"
 #: Two payments functions (the manual run's scope), one more problem and one healthy function.
 FLEET = [
     fn for fn in demo_fleet() if fn.name in {"checkout-payments", "fraud-scoring", "nightly-cleanup", "orders-api"}
@@ -71,17 +69,8 @@ def deployment(sandbox):
     account = f"{next(_accounts):012d}"
     session = sandbox.session_for_account(account, region=REGION)
     seed_fleet(session, AT, FLEET)
-    s3 = session.client("s3")
-    bucket = f"local-invoke-{os.urandom(4).hex()}"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    secret = session.client("secretsmanager").create_secret(
-        Name=f"slack-{bucket}", SecretString=json.dumps({"token": TOKEN})
-    )["ARN"]
-    with SlackServer(tokens={TOKEN}, channels={CHANNEL}) as slack:
-        parameter = f"/healthaudit/{bucket}/config"
-        session.client("ssm").put_parameter(
-            Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
-        )
+    with provision(session, REGION) as stack:
+        s3, bucket, secret, parameter, slack = (stack[k] for k in ("s3", "bucket", "secret", "parameter", "slack"))
         credentials = session.get_credentials().get_frozen_credentials()
         yield {
             "account": account,

@@ -18,7 +18,8 @@ CHANNEL = "C0123456789"
 
 
 @contextmanager
-def provisioned(session: Any, region: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def provision(session: Any, region: str) -> Iterator[dict[str, Any]]:
+    """The bucket, the secret and the config parameter, with the local Slack server they point at."""
     s3 = session.client("s3")
     bucket = f"reports-{os.urandom(4).hex()}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -30,8 +31,15 @@ def provisioned(session: Any, region: str, monkeypatch: pytest.MonkeyPatch) -> I
         session.client("ssm").put_parameter(
             Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
         )
-        monkeypatch.setenv("HEALTHAUDIT_BUCKET", bucket)
-        monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", parameter)
-        monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", secret)
+        yield {"s3": s3, "bucket": bucket, "secret": secret, "parameter": parameter, "slack": slack, "session": session}
+
+
+@contextmanager
+def provisioned(session: Any, region: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """`provision`, with the environment the template gives the functions set in this process."""
+    with provision(session, region) as stack:
+        monkeypatch.setenv("HEALTHAUDIT_BUCKET", stack["bucket"])
+        monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", stack["parameter"])
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", stack["secret"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", CHANNEL)
-        yield {"s3": s3, "bucket": bucket, "slack": slack, "session": session}
+        yield stack
