@@ -7,6 +7,7 @@ import os
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from healthaudit.sandbox import Sandbox
 
@@ -41,7 +42,10 @@ def aws(sandbox) -> boto3.Session:
 
 @pytest.fixture(autouse=True)
 def _fresh_default_boto3_session():
-    """Handlers call boto3.client(), whose default session keeps the credentials it first saw; tests change them."""
+    """Handlers call boto3.client(), whose default session keeps the credentials it first saw, and Powertools
+    Parameters keeps its default providers (with their clients) for the process; tests change accounts."""
     boto3.DEFAULT_SESSION = None
+    DEFAULT_PROVIDERS.clear()
     yield
     boto3.DEFAULT_SESSION = None
+    DEFAULT_PROVIDERS.clear()

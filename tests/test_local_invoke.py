@@ -70,7 +70,9 @@ def deployment(sandbox):
     session = sandbox.session_for_account(account, region=REGION)
     seed_fleet(session, AT, FLEET)
     with provision(session, REGION) as stack:
-        s3, bucket, secret, parameter, slack = (stack[k] for k in ("s3", "bucket", "secret", "parameter", "slack"))
+        s3, bucket, table, secret, parameter, slack = (
+            stack[k] for k in ("s3", "bucket", "table", "secret", "parameter", "slack")
+        )
         credentials = session.get_credentials().get_frozen_credentials()
         yield {
             "account": account,
@@ -85,8 +87,13 @@ def deployment(sandbox):
             },
             # Each function's variables, as the template sets them once deployed with these resources.
             "variables": {
-                "AuditFunction": {"HEALTHAUDIT_BUCKET": bucket, "HEALTHAUDIT_CONFIG_PARAMETER": parameter},
+                "AuditFunction": {
+                    "HEALTHAUDIT_BUCKET": bucket,
+                    "HEALTHAUDIT_IDEMPOTENCY_TABLE": table,
+                    "HEALTHAUDIT_CONFIG_PARAMETER": parameter,
+                },
                 "NotifyFunction": {
+                    "HEALTHAUDIT_IDEMPOTENCY_TABLE": table,
                     "HEALTHAUDIT_CONFIG_PARAMETER": parameter,
                     "HEALTHAUDIT_SLACK_SECRET_ARN": secret,
                     "HEALTHAUDIT_SLACK_CHANNEL": CHANNEL,

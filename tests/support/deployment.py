@@ -1,5 +1,6 @@
 """What the template provisions for the functions, made in a sandbox account: the report bucket,
-the Slack secret, the config parameter (aimed at a local Slack server), and their environment."""
+the idempotency table, the Slack secret, the config parameter (aimed at a local Slack server), and
+their environment."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ CHANNEL = "C0123456789"
 
 @contextmanager
 def provision(session: Any, region: str) -> Iterator[dict[str, Any]]:
-    """The bucket, the secret and the config parameter, with the local Slack server they point at."""
+    """The bucket, the table, the secret and the config parameter, with the local Slack server they point at."""
     s3 = session.client("s3")
     bucket = f"reports-{os.urandom(4).hex()}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    table = create_idempotency_table(session, f"idempotency-{bucket}")
     secret = session.client("secretsmanager").create_secret(
         Name=f"slack-{bucket}", SecretString=json.dumps({"token": TOKEN})
     )["ARN"]
@@ -31,7 +34,41 @@ def provision(session: Any, region: str) -> Iterator[dict[str, Any]]:
         session.client("ssm").put_parameter(
             Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
         )
-        yield {"s3": s3, "bucket": bucket, "secret": secret, "parameter": parameter, "slack": slack, "session": session}
+        yield {
+            "s3": s3,
+            "bucket": bucket,
+            "table": table,
+            "secret": secret,
+            "parameter": parameter,
+            "slack": slack,
+            "session": session,
+        }
+
+
+def create_idempotency_table(session: Any, name: str) -> str:
+    """template.yaml's IdempotencyTable: key `id`, TTL on `expiration`."""
+    dynamodb = session.client("dynamodb")
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"AttributeName": "expiration", "Enabled": True}
+    )
+    return name
+
+
+def aim_environment_at(session: Any, endpoint: str, region: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment a deployed function or a terminal would have, aimed at a sandbox account."""
+    credentials = session.get_credentials().get_frozen_credentials()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials.token)
+    monkeypatch.setenv("AWS_REGION", region)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
 
 
 @contextmanager
@@ -39,6 +76,7 @@ def provisioned(session: Any, region: str, monkeypatch: pytest.MonkeyPatch) -> I
     """`provision`, with the environment the template gives the functions set in this process."""
     with provision(session, region) as stack:
         monkeypatch.setenv("HEALTHAUDIT_BUCKET", stack["bucket"])
+        monkeypatch.setenv("HEALTHAUDIT_IDEMPOTENCY_TABLE", stack["table"])
         monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", stack["parameter"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", stack["secret"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", CHANNEL)

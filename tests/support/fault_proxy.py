@@ -3,6 +3,7 @@
 Errors are shaped as each protocol documents them, so botocore parses them as it would AWS's:
 - awsJson1_x: `__type` in a JSON body (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html)
 - restJson1: `X-Amzn-ErrorType` header (https://smithy.io/2.0/aws/protocols/aws-restjson1-protocol.html)
+- restXml (S3): an `<Error>` document (https://smithy.io/2.0/aws/protocols/aws-restxml-protocol.html)
 - rpcv2Cbor: `__type` in a CBOR body (https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html)
 """
 
@@ -14,7 +15,7 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,22 @@ class Fault:
     code: str = "AccessDeniedException"
     status: int = 400
     message: str = "injected by the test fault proxy"
+
+
+@dataclass
+class Hold:
+    """The first request for `operation` waits at the proxy until `release` is set.
+
+    `reached` is set when it arrives, so a test can act while a call is in flight (a concurrent
+    duplicate, say) without sleeping. Released on the proxy's exit at the latest.
+    """
+
+    operation: str
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    taken: bool = False
+
+    MAX_SECONDS = 120.0
 
 
 RANDOM_FAULTS = (
@@ -61,6 +78,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self.answered: list[str] = []
         self.injected: list[str] = []
+        self.holds: list[Hold] = []
         self._server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FaultProxy:
@@ -83,6 +101,8 @@ class FaultProxy:
 
     def __exit__(self, *exc_info: object) -> None:
         assert self._server is not None
+        for hold in self.holds:
+            hold.release.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -91,9 +111,16 @@ class FaultProxy:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def hold(self, operation: str) -> Hold:
+        """Hold the next request for `operation` (as in Fault) until the returned Hold is released."""
+        hold = Hold(operation)
+        self.holds.append(hold)
+        return hold
+
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        self._wait_if_held(request)
         fault = self._fault_for(request) or self._random_fault(request)
         if fault is not None:
             self.answered.append(fault.operation)
@@ -130,18 +157,28 @@ class FaultProxy:
         return fault
 
     def _fault_for(self, request: BaseHTTPRequestHandler) -> Fault | None:
-        target = request.headers.get("X-Amz-Target", "")
-        operation = target.rsplit(".", 1)[-1] if target else request.path.rstrip("/").rsplit("/", 1)[-1]
-        route = f"{request.command} {urlsplit(request.path).path}"
-        for fault in self.faults:
-            if fault.operation == operation or re.fullmatch(fault.operation, route):
-                return fault
-        return None
+        return next((fault for fault in self.faults if _matches(fault.operation, request)), None)
+
+    def _wait_if_held(self, request: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            hold = next((h for h in self.holds if not h.taken and _matches(h.operation, request)), None)
+            if hold is not None:
+                hold.taken = True
+        if hold is not None:
+            hold.reached.set()
+            hold.release.wait(timeout=Hold.MAX_SECONDS)
 
     def _answer_fault(self, request: BaseHTTPRequestHandler, fault: Fault) -> None:
         if request.headers.get("smithy-protocol") == "rpc-v2-cbor":
             payload = _cbor_text_map({"__type": fault.code, "message": fault.message})
             content_type = "application/cbor"
+        elif _service(request) == "s3":
+            # restXml, as S3 answers: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+            payload = (
+                f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message>"
+                "<RequestId>fault-proxy</RequestId></Error>"
+            ).encode()
+            content_type = "application/xml"
         elif request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             # The query protocol (IAM, STS): https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
             payload = (
@@ -161,6 +198,13 @@ class FaultProxy:
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+
+def _matches(operation: str, request: BaseHTTPRequestHandler) -> bool:
+    """An operation name (JSON and CBOR protocols), or a regex on "METHOD /path" (REST protocols)."""
+    target = request.headers.get("X-Amz-Target", "")
+    name = target.rsplit(".", 1)[-1] if target else request.path.rstrip("/").rsplit("/", 1)[-1]
+    return operation == name or re.fullmatch(operation, f"{request.command} {urlsplit(request.path).path}") is not None
 
 
 def _service(request: BaseHTTPRequestHandler) -> str:

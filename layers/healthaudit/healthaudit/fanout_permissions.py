@@ -17,7 +17,7 @@ AUDIT_FANOUT_PERMISSIONS = ("sts:AssumeRole",)
 #: The state machine's role: invoke the plan, audit and merge functions, nothing else.
 STATE_MACHINE_PERMISSIONS = ("lambda:InvokeFunction",)
 #: Services whose actions the audit function uses in the auditor's own account, never in a member's.
-CENTRAL_SERVICES = ("s3", "ssm", "secretsmanager")
+CENTRAL_SERVICES = ("s3", "ssm", "secretsmanager", "dynamodb")
 
 
 def plan_function_permissions() -> frozenset[str]:
@@ -33,5 +33,5 @@ def audit_fanout_permissions() -> frozenset[str]:
 
 
 def member_role_permissions() -> frozenset[str]:
-    """The member account's read-only audit role: the audit's reads, minus the auditor-side S3/SSM/secrets."""
+    """The member account's read-only audit role: the audit's reads, minus the auditor-side S3/SSM/secrets/DynamoDB."""
     return frozenset(a for a in audit_function_permissions() if a.split(":", 1)[0] not in CENTRAL_SERVICES)

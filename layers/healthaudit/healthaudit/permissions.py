@@ -12,14 +12,17 @@ from .collect.snapshot import SOURCE_PERMISSIONS
 AUDIT_PUBLISHER_PERMISSIONS = ("s3:PutObject", "s3:GetObject", "ssm:GetParameter")
 # The notifier reads the report, records its outcome beside it, and reads the Slack token.
 NOTIFY_PERMISSIONS = ("s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue", "ssm:GetParameter")
+# Both record each delivered event, to handle duplicates once (Powertools Idempotency on DynamoDB).
+IDEMPOTENCY_PERMISSIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 def audit_function_permissions() -> frozenset[str]:
     actions = {action for spec in all_checks() for action in spec.permissions}
     actions.update(action for needed in SOURCE_PERMISSIONS.values() for action in needed)
     actions.update(AUDIT_PUBLISHER_PERMISSIONS)
+    actions.update(IDEMPOTENCY_PERMISSIONS)
     return frozenset(actions)
 
 
 def notify_function_permissions() -> frozenset[str]:
-    return frozenset(NOTIFY_PERMISSIONS)
+    return frozenset(NOTIFY_PERMISSIONS + IDEMPOTENCY_PERMISSIONS)
