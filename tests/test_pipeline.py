@@ -212,6 +212,27 @@ def test_slack_outage_is_retried_by_lambda(deployed):
     assert notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())["status"] == "posted"
 
 
+def test_a_slack_timeout_is_recorded_and_retried_by_lambda(deployed, capsys):
+    """Slack accepts the connection and never answers: the client gives up after slack.timeout_seconds."""
+    from healthaudit.publish.notify import NotifyRetry
+
+    config = {"slack": {"api_url": deployed["slack"].api_url, "timeout_seconds": 1}}
+    ssm = deployed["session"].client("ssm")
+    ssm.put_parameter(Name=deployed["parameter"], Value=json.dumps(config), Type="String", Overwrite=True)
+    load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
+    deployed["slack"].stall_next(1)
+    notify = load_notify_handler()
+    with pytest.raises(NotifyRetry, match="TimeoutError"):
+        notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
+    outcome = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY.replace("report.json", "notify.json"))
+    assert outcome["status"] == "failed: TimeoutError"
+    assert stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)["functions_audited"] == len(FLEET)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf[-1]["DigestFailed"] == [1]
+    assert [post.answer for post in deployed["slack"].posts] == ["stalled"]  # one attempt, then Lambda's retry
+    assert notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())["status"] == "posted"
+
+
 def test_run_against_the_sandbox_endpoint_matches_the_seeded_problems(aws_env, sandbox, capsys, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL")  # --endpoint-url alone must be enough
     assert (

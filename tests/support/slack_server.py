@@ -57,6 +57,7 @@ class _Fault:
     status: int
     error: str
     retry_after: int | None
+    stall: bool = False
 
 
 @dataclass
@@ -70,6 +71,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     ts_counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     epoch: int = field(default_factory=lambda: int(time.time()))
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class SlackServer:
@@ -101,6 +103,7 @@ class SlackServer:
         return self
 
     def stop(self) -> None:
+        self._state.stopping.set()  # stalled requests give up their connection
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -148,6 +151,11 @@ class SlackServer:
 
     # -- faults ------------------------------------------------------------------------------
 
+    def stall_next(self, n: int = 1) -> None:
+        """Answer nothing to the next `n` requests until the server stops: the client's timeout must fire."""
+        with self._state.lock:
+            self._state.faults.extend([_Fault(status=0, error="stalled", retry_after=None, stall=True)] * n)
+
     def fail_next(self, n: int = 1, status: int = 429, retry_after: int | None = 1, error: str | None = None) -> None:
         """Answer the next `n` requests with a failure instead of handling them.
 
@@ -187,6 +195,11 @@ class _SlackHandler(BaseHTTPRequestHandler):
 
         with self.state.lock:
             fault = self.state.faults.pop(0) if self.state.faults else None
+        if fault is not None and fault.stall:
+            self._record(body, status=0, answer="stalled")
+            self.state.stopping.wait(timeout=120)
+            self.close_connection = True
+            return
         if fault is not None:
             status, answer, headers = fault.status, {"ok": False, "error": fault.error}, {}
             if fault.retry_after is not None:
@@ -198,12 +211,16 @@ class _SlackHandler(BaseHTTPRequestHandler):
         else:
             status, answer, headers = 404, "not_found", {}
 
+        self._record(body, status, answer)
+        self._reply(status, answer, headers)
+
+    def _record(self, body: Any, status: int, answer: Any) -> None:
         auth = self.headers.get("Authorization")
         with self.state.lock:
             self.state.posts.append(
                 ReceivedRequest(
                     method=self.command,
-                    path=split.path,
+                    path=urlsplit(self.path).path,
                     headers={k: v for k, v in self.headers.items() if k.lower() != "authorization"},
                     body=body,
                     authorization=None if auth is None else f"{auth.split(' ')[0]} (redacted)",
@@ -211,7 +228,6 @@ class _SlackHandler(BaseHTTPRequestHandler):
                     answer=answer,
                 )
             )
-        self._reply(status, answer, headers)
 
     def _reply(self, status: int, answer: Any, headers: dict[str, str]) -> None:
         if isinstance(answer, str):

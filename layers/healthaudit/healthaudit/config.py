@@ -123,6 +123,8 @@ class SlackConfig:
     """On a day without findings, post a one-line "all healthy" (true) or stay silent (false)."""
     report_link_hours: int = 24
     """Lifetime of the pre-signed link to the HTML report (capped by the signing credentials' own expiry)."""
+    timeout_seconds: int = 10
+    """How long one request to Slack may take; a request that times out is retried by Lambda."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,7 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
         max_findings=_integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
         post_when_healthy=_boolean(entry.get("post_when_healthy", True), f"{path}.post_when_healthy"),
         report_link_hours=_integer(entry.get("report_link_hours", 24), f"{path}.report_link_hours", 1, 168),
+        timeout_seconds=_integer(entry.get("timeout_seconds", 10), f"{path}.timeout_seconds", 1, 60),
     )
 
 

@@ -98,11 +98,12 @@ def post_report_digest(
         credential = resolve_token(slack, environ)
         text, blocks = build_digest(report, url, max_findings=slack.max_findings)
         if is_webhook(credential):
-            post_to_webhook(credential, text, blocks)  # a webhook has no threads: the details stay in the report
+            # A webhook has no threads: the details stay in the report.
+            post_to_webhook(credential, text, blocks, timeout_seconds=slack.timeout_seconds)
             return SlackOutcome("posted")
         if not slack.channel:
             raise SlackConfigError("a bot token needs slack.channel (a channel ID); an incoming webhook does not")
-        client = slack_client(credential, base_url=slack.api_url)
+        client = slack_client(credential, base_url=slack.api_url, timeout_seconds=slack.timeout_seconds)
         ts = post_digest(client, slack.channel, text, blocks)
         if len(report.active_findings) > 0:
             details_text, details = build_details(report)

@@ -301,12 +301,16 @@ def slack_client(
     base_url: str | None = None,
     max_rate_limit_retries: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    timeout_seconds: int = 10,
 ) -> WebClient:
-    """A WebClient that retries connection resets (slack-sdk's default) and 429s after Retry-After."""
+    """A WebClient that retries connection resets (slack-sdk's default) and 429s after Retry-After.
+
+    A request that takes longer than `timeout_seconds` raises TimeoutError, which is not retried here.
+    """
     handlers = [*default_retry_handlers(), RetryAfterHandler(max_retry_count=max_rate_limit_retries, sleep=sleep)]
     if base_url is None:
-        return WebClient(token=token, retry_handlers=handlers)
-    return WebClient(token=token, base_url=base_url, retry_handlers=handlers)
+        return WebClient(token=token, retry_handlers=handlers, timeout=timeout_seconds)
+    return WebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=timeout_seconds)
 
 
 def post_digest(
@@ -348,13 +352,14 @@ def post_to_webhook(
     blocks: list[Block],
     max_rate_limit_retries: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    timeout_seconds: int = 10,
 ) -> None:
     """Post through an incoming webhook (https://api.slack.com/messaging/webhooks); failures raise SlackApiError.
 
     A webhook posts to the channel it was made for and cannot reply in a thread.
     """
     handlers = [*default_retry_handlers(), RetryAfterHandler(max_retry_count=max_rate_limit_retries, sleep=sleep)]
-    response = WebhookClient(url, retry_handlers=handlers).send(text=text, blocks=blocks)
+    response = WebhookClient(url, retry_handlers=handlers, timeout=timeout_seconds).send(text=text, blocks=blocks)
     if response.status_code != 200 or response.body != "ok":
         raise SlackApiError(
             f"the incoming webhook answered {response.status_code}", {"ok": False, "error": response.body or "error"}
