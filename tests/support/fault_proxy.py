@@ -46,6 +46,15 @@ class Hold:
     MAX_SECONDS = 120.0
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """Answers for `operation` (as in Fault) pass through `change` on their way back: the parsed JSON body
+    in, the body to send out. For responses with missing, odd or extra fields."""
+
+    operation: str
+    change: Any
+
+
 RANDOM_FAULTS = (
     Fault("*", code="ThrottlingException", status=400),
     Fault("*", code="InternalFailure", status=500),
@@ -79,6 +88,8 @@ class FaultProxy:
         self.answered: list[str] = []
         self.injected: list[str] = []
         self.holds: list[Hold] = []
+        self.rewrites: list[Rewrite] = []
+        self.rewritten: list[str] = []
         self._server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FaultProxy:
@@ -134,7 +145,7 @@ class FaultProxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("connection", "keep-alive")}
         connection.request(request.command, request.path, body=body, headers=headers)
         response = connection.getresponse()
-        payload = response.read()
+        payload = self._rewritten(request, response.status, response.read())
         request.send_response(response.status)
         for key, value in response.getheaders():
             if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -155,6 +166,14 @@ class FaultProxy:
             fault = self._random.choice(RANDOM_FAULTS)
             self.injected.append(f"{service}:{fault.code}")
         return fault
+
+    def _rewritten(self, request: BaseHTTPRequestHandler, status: int, payload: bytes) -> bytes:
+        rewrite = next((r for r in self.rewrites if _matches(r.operation, request)), None)
+        if rewrite is None or status != 200:
+            return payload
+        with self._lock:
+            self.rewritten.append(rewrite.operation)
+        return json.dumps(rewrite.change(json.loads(payload))).encode()
 
     def _fault_for(self, request: BaseHTTPRequestHandler) -> Fault | None:
         return next((fault for fault in self.faults if _matches(fault.operation, request)), None)

@@ -32,6 +32,10 @@ def _non_negative(value: float) -> str | None:
     return None if value >= 0 else "a number >= 0"
 
 
+def _at_least_one(value: float) -> str | None:
+    return None if value >= 1 else "a ratio >= 1 (1.25 means 25% worse than the baseline)"
+
+
 def _positive(value: float) -> str | None:
     return None if value > 0 else "a number > 0"
 
@@ -50,7 +54,7 @@ class Thresholds:
     max_memory_used_ratio: float = field(default=0.9, metadata={"valid": _ratio})
     min_memory_used_ratio: float = field(default=0.25, metadata={"valid": _ratio})
     overprovisioned_above_mb: int = field(default=256, metadata={"valid": _non_negative})
-    cold_start_min_ratio: float = field(default=1.25, metadata={"valid": _positive})
+    cold_start_min_ratio: float = field(default=1.25, metadata={"valid": _at_least_one})
     cold_start_min_rise_ms: float = field(default=100.0, metadata={"valid": _non_negative})
     cold_start_min_samples: int = field(default=20, metadata={"valid": _positive})
     cold_start_max_p_value: float = field(default=0.01, metadata={"valid": _ratio})
@@ -162,10 +166,26 @@ class AuditConfig:
 _TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks", "slack", "report", "logs"}
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key that appears twice in one mapping (YAML 1.2 forbids it,
+    PyYAML keeps the last): in a config, the first of two `window:` keys would be silently lost."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_config_text(text: str, source: str = "config") -> AuditConfig:
     """JSON or YAML text to a validated config."""
     try:
-        document = yaml.safe_load(text) if text.strip() else {}
+        document = yaml.load(text, Loader=_UniqueKeyLoader) if text.strip() else {}  # noqa: S506  # a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: not valid JSON or YAML ({error})") from None
     return load_config(document if document is not None else {}, source)

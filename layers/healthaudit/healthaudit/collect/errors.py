@@ -2,11 +2,18 @@
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-READ_ERRORS = (ClientError, BotoCoreError)
+
+class MalformedResponse(ValueError):
+    """An AWS answer lacks a field its API reference says it always carries; the message names the field."""
+
+
+READ_ERRORS = (ClientError, BotoCoreError, MalformedResponse)
 
 
 def describe_error(error: Exception) -> str:
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")
         return f"{error.operation_name} failed: {code}"
+    if isinstance(error, MalformedResponse):
+        return str(error)
     return f"{type(error).__name__}"

@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from aws_lambda_powertools import Tracer
 
 from ..model import AccountSettings, EventSource
+from .errors import MalformedResponse
 
 tracer = Tracer()
 
@@ -19,8 +20,14 @@ DEFAULT_LOG_GROUP_PREFIX = "/aws/lambda/"
 
 @tracer.capture_method(capture_response=False)
 def list_functions(lambda_client: Any) -> list[dict[str, Any]]:
+    """Every function's configuration; an entry without a name and ARN is not a function anyone can audit."""
     pages = lambda_client.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": LIST_FUNCTIONS_PAGE})
-    return [function for page in pages for function in page.get("Functions", [])]
+    return [
+        function
+        for page in pages
+        for function in page.get("Functions") or []
+        if isinstance(function.get("FunctionName"), str) and isinstance(function.get("FunctionArn"), str)
+    ]
 
 
 @tracer.capture_method(capture_response=False)
@@ -31,10 +38,11 @@ def list_function_tags(tagging_client: Any) -> dict[str, dict[str, str]]:
     )
     tags: dict[str, dict[str, str]] = {}
     for page in pages:
-        for resource in page.get("ResourceTagMappingList", []):
-            tags[unqualified_arn(resource["ResourceARN"])] = {
-                tag["Key"]: tag.get("Value", "") for tag in resource.get("Tags", [])
-            }
+        for resource in page.get("ResourceTagMappingList") or []:
+            if resource.get("ResourceARN"):
+                tags[unqualified_arn(resource["ResourceARN"])] = {
+                    tag["Key"]: tag.get("Value", "") for tag in resource.get("Tags") or [] if tag.get("Key")
+                }
     return tags
 
 
@@ -59,10 +67,15 @@ def list_event_sources(lambda_client: Any) -> dict[str, list[EventSource]]:
 
 @tracer.capture_method(capture_response=False)
 def get_account_settings(lambda_client: Any) -> AccountSettings:
-    limit = lambda_client.get_account_settings()["AccountLimit"]
+    limit = lambda_client.get_account_settings().get("AccountLimit") or {}
+    figures = {}
+    for name in ("ConcurrentExecutions", "UnreservedConcurrentExecutions"):
+        if not isinstance(limit.get(name), int):
+            raise MalformedResponse(f"GetAccountSettings answered without AccountLimit.{name}")
+        figures[name] = limit[name]
     return AccountSettings(
-        concurrency_limit=int(limit["ConcurrentExecutions"]),
-        unreserved_concurrency=int(limit["UnreservedConcurrentExecutions"]),
+        concurrency_limit=figures["ConcurrentExecutions"],
+        unreserved_concurrency=figures["UnreservedConcurrentExecutions"],
     )
 
 
@@ -80,8 +93,8 @@ def describe_log_groups(logs_client: Any, wanted: Iterable[str]) -> dict[str, in
     paginator = logs_client.get_paginator("describe_log_groups")
     for prefix in prefixes:
         for page in paginator.paginate(logGroupNamePrefix=prefix, PaginationConfig={"PageSize": LOG_GROUPS_PAGE}):
-            for group in page.get("logGroups", []):
-                if group["logGroupName"] in wanted:
+            for group in page.get("logGroups") or []:
+                if group.get("logGroupName") in wanted:
                     found[group["logGroupName"]] = group.get("retentionInDays")
     return found
 

@@ -13,11 +13,12 @@ restores report a Restore Duration instead.
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..stats import BoundedSample
 from .errors import READ_ERRORS, describe_error
@@ -114,23 +115,16 @@ def _scan_batch(
     runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime, settings: ScanSettings
 ) -> tuple[dict[str, GroupStats], dict[str, str]]:
     totals_query, inits_query = (TEXT_TOTALS, TEXT_INITS) if log_format == "Text" else (JSON_TOTALS, JSON_INITS)
-    to_mb = (lambda v: v / BYTES_PER_MB) if log_format == "Text" else (lambda v: v)
     stats: dict[str, GroupStats] = {}
     try:
         for row in runner.rows(totals_query, names, start, end):
-            group = _group_name(row.get("@log", ""))
-            stats[group] = GroupStats(
-                invocations=int(float(row.get("invocations", 0))),
-                cold_starts=int(float(row.get("cold_starts", 0))),
-                max_memory_used_mb=_number(row.get("max_memory_used"), to_mb),
-                memory_size_mb=_number(row.get("memory_size"), to_mb),
-                init_durations=BoundedSample(capacity=settings.sample_capacity, seed=group),
-            )
+            parsed = totals_from_row(row, log_format, settings.sample_capacity)
+            if parsed is not None:
+                stats[parsed[0]] = parsed[1]
         for row in runner.rows(inits_query, names, start, end):
-            group = _group_name(row.get("@log", ""))
-            value = _number(row.get("init_ms"), lambda v: v)
-            if value is not None and group in stats:
-                stats[group].init_durations.add(value)
+            init = init_duration_from_row(row)
+            if init is not None and init[0] in stats:
+                stats[init[0]].init_durations.add(init[1])
     except READ_ERRORS as error:
         return {}, {name: describe_error(error) for name in names}
     except QueryFailed as failure:
@@ -179,15 +173,52 @@ class _QueryRunner:
             self.sleep(self.settings.poll_seconds)
 
 
-def _group_name(log: str) -> str:
+def totals_from_row(row: Mapping[str, Any], log_format: str, sample_capacity: int) -> tuple[str, GroupStats] | None:
+    """One log group's totals from a totals-query row; None for a row that names no log group.
+
+    Insights returns every value as a string. A count that is not a whole number >= 0, or a memory
+    figure that is not a finite number > 0, is read as absent rather than trusted.
+    """
+    group = _group_name(row.get("@log"))
+    if not group:
+        return None
+    to_mb = (lambda v: v / BYTES_PER_MB) if log_format == "Text" else (lambda v: v)
+    max_used, size = _number(row.get("max_memory_used")), _number(row.get("memory_size"))
+    return group, GroupStats(
+        invocations=_count(row.get("invocations")),
+        cold_starts=_count(row.get("cold_starts")),
+        max_memory_used_mb=to_mb(max_used) if max_used is not None and max_used > 0 else None,
+        memory_size_mb=to_mb(size) if size is not None and size > 0 else None,
+        init_durations=BoundedSample(capacity=sample_capacity, seed=group),
+    )
+
+
+def init_duration_from_row(row: Mapping[str, Any]) -> tuple[str, float] | None:
+    """(log group, init duration in ms) from an init-duration row; None unless both are there and sane."""
+    group, value = _group_name(row.get("@log")), _number(row.get("init_ms"))
+    if not group or value is None or value < 0:
+        return None
+    return group, value
+
+
+def _group_name(log: Any) -> str:
     """@log is "account-id:log-group-name"."""
+    if not isinstance(log, str):
+        return ""
     return log.split(":", 1)[1] if ":" in log else log
 
 
-def _number(value: str | None, convert: Callable[[float], float]) -> float | None:
-    if value in (None, ""):
+def _number(value: Any) -> float | None:
+    """A finite number from Insights' text, or None."""
+    if not isinstance(value, str | int | float) or value == "":
         return None
     try:
-        return convert(float(value))
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
+
+
+def _count(value: Any) -> int:
+    number = _number(value)
+    return int(number) if number is not None and number >= 0 and number == int(number) else 0

@@ -6,6 +6,7 @@ the whole account in the time slices its API allows, never a trace query per fun
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -19,6 +20,7 @@ tracer = Tracer()
 # What active tracing needs from the execution role (AWSXRayDaemonWriteAccess grants both):
 # https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html#services-xray-permissions
 TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 # GetServiceGraph (https://docs.aws.amazon.com/xray/latest/api/API_GetServiceGraph.html) names no
 # maximum range; slices of 6 hours, the longest range the console's service map offers, keep each
 # answer bounded at ⌈window / 6 h⌉ calls for the whole account.
@@ -32,6 +34,9 @@ def tracing_permissions(iam: Any, roles: Iterable[str]) -> tuple[dict[str, dict[
     decisions: dict[str, dict[str, str]] = {}
     failed: dict[str, str] = {}
     for role in sorted(set(roles)):
+        if not ROLE_ARN.fullmatch(role):
+            failed[role] = f"the execution role {role[:100]!r} is not an IAM role ARN"
+            continue
         try:
             response = iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=list(TRACING_ACTIONS))
         except READ_ERRORS as error:
