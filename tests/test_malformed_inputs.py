@@ -6,7 +6,8 @@ Four kinds, each a table (ids name the case):
 - events into the real handlers (audit, notify): refused with an error naming the event field,
   before any AWS call, so no report is half-made;
 - Logs Insights result rows (what the REPORT records become): never raise, never a non-finite or
-  negative figure; and property-based, any row at all;
+  negative figure; and property-based, any row at all, and any REPORT line read back through the
+  sandbox's Insights field discovery to the figures it carries;
 - AWS API responses with missing, odd or extra fields, rewritten by the proxy between boto3 and
   the sandbox: the audit completes, the report validates against its schema and serialises to
   JSON, HTML and a Slack digest, and a function whose data was odd is judged on what was sane or
@@ -36,6 +37,7 @@ from healthaudit.events import InvalidEvent
 from healthaudit.publish.html import render_html
 from healthaudit.publish.slack import build_digest
 from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit.sandbox.logs_insights import discover_fields
 from healthaudit.schema import load_report_schema
 from tests.support.clock import AT
 from tests.support.fault_proxy import FaultProxy, Rewrite
@@ -414,3 +416,46 @@ def test_odd_api_responses_never_crash_the_audit_or_lose_the_report(sandbox, odd
     found = {(f.function_name, f.check_id) for f in report.active_findings}
     gaps = {(gap.function_name, gap.reason) for gap in report.coverage_gaps}
     assert expect(found, gaps, statuses), (found, gaps)
+
+
+# -- REPORT lines: what the sandbox's Insights discovers, and what the collector makes of it ---
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    request_id=st.uuids(),
+    duration=st.floats(min_value=0, max_value=900_000, allow_nan=False),
+    init=st.none() | st.floats(min_value=0, max_value=10_000, allow_nan=False),
+    memory=st.integers(min_value=128, max_value=10_240),
+    used=st.integers(min_value=1, max_value=10_240),
+)
+def test_report_lines_read_back_to_the_figures_they_carry(request_id, duration, init, memory, used):
+    parts = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration:.2f} ms",
+        f"Billed Duration: {math.ceil(duration)} ms",
+        f"Memory Size: {memory} MB",
+        f"Max Memory Used: {used} MB",
+    ] + ([f"Init Duration: {init:.2f} ms"] if init is not None else [])
+    fields = discover_fields("\t".join(parts) + "\t\n")
+    assert fields["@duration"] == float(f"{duration:.2f}")
+    assert fields.get("@initDuration") == (float(f"{init:.2f}") if init is not None else None)
+    row = {
+        "@log": "123456789012:/aws/lambda/f",
+        "invocations": "1",
+        "cold_starts": "1" if init is not None else "0",
+        "max_memory_used": str(fields["@maxMemoryUsed"]),  # Insights gives MB as bytes of 1,000,000
+        "memory_size": str(fields["@memorySize"]),
+    }
+    _, stats = totals_from_row(row, "Text", sample_capacity=4)
+    assert (stats.max_memory_used_mb, stats.memory_size_mb) == (used, memory)
+    assert stats.cold_starts == (init is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_report_line_is_read_or_ignored_never_a_crash(tail):
+    fields = discover_fields("REPORT RequestId: 8f5a2c1e-0000-4000-8000-000000000000\t" + tail)
+    assert fields["@type"] == "REPORT"
+    for name in ("@duration", "@billedDuration", "@initDuration", "@memorySize", "@maxMemoryUsed"):
+        assert name not in fields or (isinstance(fields[name], int | float) and math.isfinite(fields[name]))
