@@ -259,6 +259,24 @@ def test_slack_secret_and_config_parameter_are_granted_only_when_configured(reso
     }
 
 
+@pytest.mark.parametrize("function", ["AuditFunction", "NotifyFunction"])
+def test_deliveries_are_recorded_only_in_the_idempotency_table(resources, function):
+    dynamodb = [
+        s for s in _audit_statements(resources, function) if any(a.startswith("dynamodb:") for a in _actions(s))
+    ]
+    assert len(dynamodb) == 1 and _resource_texts(dynamodb[0]) == {"${IdempotencyTable.Arn}"}
+    variables = resources[function]["Properties"]["Environment"]["Variables"]
+    assert variables["HEALTHAUDIT_IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
+
+
+def test_idempotency_table_has_the_keys_powertools_writes(resources):
+    """Powertools' DynamoDBPersistenceLayer defaults: partition key `id`, expiry in `expiration` (epoch seconds)."""
+    table = resources["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST" and table["SSESpecification"]["SSEEnabled"] is True
+
+
 # -- the report bucket --------------------------------------------------------------------------
 
 
