@@ -203,6 +203,48 @@ def test_objects_that_are_not_latest_reports_are_ignored_without_reading_them(ke
     assert response["status"] == f"ignored: {key} is not a latest/ report"
 
 
+TIME = "2026-11-28T06:00:00Z"
+STATE_MACHINE_EVENTS = [
+    ("plan", "plan-a-list", [], "event: got [], expected a JSON object", InvalidEvent),
+    ("plan", "plan-no-targets", {"time": TIME}, "targets: missing", ConfigError),
+    ("plan", "plan-targets-a-number", {"time": TIME, "targets": 5}, "event.targets: got 5", InvalidEvent),
+    ("plan", "plan-time-garbage", {"time": "x", "targets": {}}, "event.time: got 'x'", InvalidEvent),
+    (
+        "plan",
+        "plan-short-account",
+        {"time": TIME, "targets": {"accounts": "12", "regions": REGION}},
+        "targets.accounts: got '12', expected a 12-digit account ID",
+        ConfigError,
+    ),
+    (
+        "plan",
+        "plan-unknown-region",
+        {"time": TIME, "targets": {"accounts": "123456789012", "regions": "mars-1"}},
+        "targets.regions: got 'mars-1'",
+        ConfigError,
+    ),
+    ("merge", "merge-a-list", [], "event: got [], expected a JSON object", InvalidEvent),
+    ("merge", "merge-no-results", {"time": TIME}, "event.results: got nothing", InvalidEvent),
+    ("merge", "merge-results-a-string", {"time": TIME, "results": "x"}, "event.results: got 'x'", InvalidEvent),
+    ("merge", "merge-result-a-number", {"time": TIME, "results": [1]}, "event.results[0]: got 1", InvalidEvent),
+    ("merge", "merge-no-time", {"results": []}, "event.time: got nothing", InvalidEvent),
+]
+
+
+@pytest.mark.parametrize(
+    "function, event, names, error",
+    [(c[0], *c[2:]) for c in STATE_MACHINE_EVENTS],
+    ids=[c[1] for c in STATE_MACHINE_EVENTS],
+)
+def test_malformed_state_machine_events_are_refused_naming_the_field(function, event, names, error, monkeypatch):
+    monkeypatch.delenv("HEALTHAUDIT_CONFIG_PARAMETER", raising=False)
+    monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_NAME", "healthaudit-member-audit")
+    monkeypatch.setenv("HEALTHAUDIT_BUCKET", "reports")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: any AWS call would fail
+    with pytest.raises(error, match=re.escape(names)):
+        load_function(function).lambda_handler(event, LambdaContext())
+
+
 # -- Logs Insights rows (REPORT records as Insights returns them) ------------------------------
 
 TOTALS_ROWS = [

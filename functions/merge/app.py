@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from healthaudit.config import config_from_environment
+from healthaudit.events import parse_merge_event
 from healthaudit.fanout import build_grouped_digest, consolidated_keys, merge_reports
 from healthaudit.model import AuditWindow
 from healthaudit.publish.s3 import read_report
@@ -29,20 +29,20 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """Input: the Map's output (events/merge.json): time, targets and one result per target."""
+    merge = parse_merge_event(event)
     config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
     if not config.bucket:
         raise ValueError("HEALTHAUDIT_BUCKET is not set: nowhere to read the reports from")
     s3 = boto3.client("s3")
-    results = list(event.get("results") or [])
     reports = {}
-    for result in results:
+    for result in merge.results:
         key = result.get("report_key") if "error" not in result else None
         if key:
             document, _ = read_report(s3, config.bucket, key)
             if document is not None:
                 reports[key] = document
-    window_end = AuditWindow.ending_at(datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))).end
-    consolidated = merge_reports(results, reports, generated_at=window_end)
+    window_end = AuditWindow.ending_at(merge.at).end
+    consolidated = merge_reports(merge.results, reports, generated_at=window_end)
     dated, latest = consolidated_keys(consolidated["window_end"], config.report_prefix)
     body = json.dumps(consolidated, default=str).encode("utf-8")
     for key in (dated, latest):

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from healthaudit.events import parse_plan_event
 from healthaudit.fanout import ORGANIZATION, plan_targets
 
 logger = Logger()
@@ -24,6 +25,7 @@ DEFAULT_MAX_CONCURRENCY = 10
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """Input: the execution's input (events/plan.json). Output: time, max_concurrency and the targets."""
+    event = parse_plan_event(event)
     targets_section = event.get("targets") or {}
     uses_organizations = not isinstance(targets_section, list) and targets_section.get("accounts", ORGANIZATION) in (
         ORGANIZATION,

@@ -3,7 +3,8 @@
 - the scheduled event (EventBridge "Scheduled Event", or Scheduler's input in the same envelope);
 - the manual-run event (source `healthaudit.manual`, overrides in `detail`);
 - a Map item of the multi-account state machine, `{"target": {...}, "time": ...}`;
-- S3's "Object Created" event through EventBridge, for the notifier.
+- S3's "Object Created" event through EventBridge, for the notifier;
+- the state machine's input (the plan step) and the Map's output (the merge step).
 
 Each parsed event also says what identifies its delivery (`delivery`): two deliveries of the same
 event carry the same delivery, so the handlers do the work once (healthaudit.idempotency).
@@ -84,6 +85,35 @@ def parse_target_event(event: Any) -> TargetEvent:
     return TargetEvent(
         target=Target.from_dict(fields["target"], "event.target"), at=parse_time(fields.get("time"), "event.time")
     )
+
+
+@dataclass(frozen=True)
+class MergeEvent:
+    at: datetime
+    results: list[Mapping[str, Any]]
+    """One per target: the audit's summary with its report_key, or the Map's caught {target, error}."""
+
+
+def parse_plan_event(event: Any) -> Mapping[str, Any]:
+    """The execution input (events/plan.json): `time` (optional) and `targets`; plan_targets reads the rest."""
+    fields = _mapping(event, "event")
+    if fields.get("time") is not None:
+        parse_time(fields["time"], "event.time")
+    targets = fields.get("targets")
+    if targets is not None and not isinstance(targets, Mapping | list):
+        raise InvalidEvent(f"event.targets: got {_shown(targets)}, expected a mapping or a list of targets")
+    return fields
+
+
+def parse_merge_event(event: Any) -> MergeEvent:
+    """The Map's output (events/merge.json): `time` and one result object per target."""
+    fields = _mapping(event, "event")
+    results = fields.get("results")
+    if not isinstance(results, list):
+        raise InvalidEvent(f"event.results: got {_shown(results)}, expected a list with one result per target")
+    for index, result in enumerate(results):
+        _mapping(result, f"event.results[{index}]")
+    return MergeEvent(at=parse_time(fields.get("time"), "event.time"), results=results)
 
 
 def parse_report_created(event: Any) -> ReportCreated:
