@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
+from healthaudit.collect.errors import STOPPED_EARLY
 from healthaudit.collect.log_records import ScanSettings, scan_report_records
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
@@ -141,6 +142,51 @@ def test_a_query_past_its_deadline_is_stopped_and_becomes_a_gap(sandbox):
     assert "still Running after 30 s" in scan.failed["/aws/lambda/slow-query"]
     statuses = {q["status"] for q in logs.describe_queries(logGroupName="/aws/lambda/slow-query")["queries"]}
     assert statuses == {"Cancelled"}  # stopped, not left running against the account's quota
+
+
+def test_queries_in_flight_when_the_lambda_deadline_nears_are_stopped(sandbox):
+    """The query deadline may be minutes away when the Lambda's is not: the audit's clock wins."""
+    session = sandbox.session_for_account("500000000014", region=REGION)
+    logs = session.client("logs")
+    groups = {f"/aws/lambda/slow-{i}": "Text" for i in range(3)}
+    for group in groups:
+        logs.create_log_group(logGroupName=group)
+    set_query_polls("500000000014", REGION, 1_000)  # Insights keeps answering Running
+    polls = [0]
+
+    def sleep(seconds: float) -> None:
+        polls[0] += 1
+
+    settings = ScanSettings(deadline_seconds=600, max_concurrent_queries=1)
+    scan = scan_report_records(
+        logs, groups, AT - timedelta(hours=1), AT, settings, sleep=sleep, must_stop=lambda: polls[0] >= 2
+    )
+    assert set(scan.failed) == set(groups)
+    assert set(scan.failed.values()) == {STOPPED_EARLY}
+    queries = {
+        q["queryId"]: q["status"] for group in groups for q in logs.describe_queries(logGroupName=group)["queries"]
+    }
+    assert list(queries.values()) == ["Cancelled"]  # the totals query in flight stopped; the next never started
+
+
+def test_an_audit_whose_deadline_nears_during_the_log_queries_stops_them_and_is_partial(sandbox):
+    session = sandbox.session_for_account("500000000015", region=REGION)
+    seed_fleet(session, AT, [PlantedFunction("busy", logs=LogTraffic())])
+    set_query_polls("500000000015", REGION, 1_000)  # Insights keeps answering Running
+    asked = [0]
+
+    def time_left() -> float:  # plenty until the log queries have been polled a few times
+        asked[0] += 1
+        return 900.0 if asked[0] <= 4 else 30.0
+
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT, time_left=time_left)
+    assert report.partial
+    gaps = {(gap.function_name, gap.source) for gap in report.coverage_gaps if gap.reason == STOPPED_EARLY}
+    assert ("busy", DataSource.REPORT_RECORDS) in gaps
+    logs = session.client("logs")
+    statuses = {q["status"] for q in logs.describe_queries(logGroupName="/aws/lambda/busy")["queries"]}
+    assert statuses == {"Cancelled"}  # nothing left running against the account's quota
+    assert {f.name: f.status for f in report.functions} == {"busy": "unknown"}
 
 
 def test_a_shared_log_group_is_a_coverage_gap_not_a_guess(sandbox):

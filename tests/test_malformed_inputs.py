@@ -98,6 +98,17 @@ def test_malformed_config_is_refused_naming_the_field(text, names):
         parse_config_text(text)
 
 
+def test_the_config_loader_is_immune_to_constructors_other_libraries_put_on_safe_loader():
+    """The SAM CLI registers a mapping constructor and `!` tags on yaml.SafeLoader for the whole process."""
+    from samcli import yamlhelper
+
+    yamlhelper.yaml_parse("a: 1\n")
+    with pytest.raises(ConfigError, match="key 'window' appears twice"):
+        parse_config_text('{"window": {"hours": 24}, "window": {"hours": 12}}')
+    with pytest.raises(ConfigError, match="could not determine a constructor for the tag '!Ref'"):
+        parse_config_text("scope: !Ref Something")
+
+
 # -- events into the handlers ------------------------------------------------------------------
 
 

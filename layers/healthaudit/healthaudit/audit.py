@@ -11,8 +11,9 @@ from aws_lambda_powertools import Tracer
 from .checks.registry import REGISTRY, all_checks, run_checks
 from .checks.tracing_disabled import UNTRACEABLE_SOURCES
 from .collect.clients import AwsClients
+from .collect.errors import STOPPED_EARLY
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
-from .collect.snapshot import STOPPED_EARLY, collect_snapshot
+from .collect.snapshot import collect_snapshot
 from .config import AuditConfig, Thresholds
 from .model import (
     AccountSnapshot,

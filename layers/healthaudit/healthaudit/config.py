@@ -168,7 +168,14 @@ _TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks"
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key that appears twice in one mapping (YAML 1.2 forbids it,
-    PyYAML keeps the last): in a config, the first of two `window:` keys would be silently lost."""
+    PyYAML keeps the last): in a config, the first of two `window:` keys would be silently lost.
+
+    It keeps its own copy of the safe constructors: other libraries (the SAM CLI's yamlhelper, for
+    one) register theirs on yaml.SafeLoader for the whole process.
+    """
+
+    yaml_constructors = dict(yaml.constructor.SafeConstructor.yaml_constructors)
+    yaml_multi_constructors = dict(yaml.constructor.SafeConstructor.yaml_multi_constructors)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()

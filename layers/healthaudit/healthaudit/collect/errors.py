@@ -9,6 +9,9 @@ class MalformedResponse(ValueError):
 
 READ_ERRORS = (ClientError, BotoCoreError, MalformedResponse)
 
+STOPPED_EARLY = "not read: the audit stopped early to finish before its Lambda deadline"
+"""The reason of every source left unread because the Lambda deadline was near (the report is then partial)."""
+
 
 def describe_error(error: Exception) -> str:
     if isinstance(error, ClientError):

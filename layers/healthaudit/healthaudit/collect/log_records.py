@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
 from ..stats import BoundedSample
-from .errors import READ_ERRORS, describe_error
+from .errors import READ_ERRORS, STOPPED_EARLY, describe_error
 
 MAX_LOG_GROUPS_PER_QUERY = 50
 MAX_ROWS = 10_000
@@ -90,8 +90,13 @@ def scan_report_records(
     settings: ScanSettings = ScanSettings(),
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    must_stop: Callable[[], bool] = lambda: False,
 ) -> LogScan:
-    """Scan [start, end) of each log group; `groups` maps a log group name to its format (Text or JSON)."""
+    """Scan [start, end) of each log group; `groups` maps a log group name to its format (Text or JSON).
+
+    A query still running at its deadline, or when `must_stop()` says so (the Lambda deadline is
+    near), is stopped with StopQuery, and its groups are reported as failed: none is left running.
+    """
     scan = LogScan()
     batches = []
     for log_format in ("Text", "JSON"):
@@ -100,7 +105,7 @@ def scan_report_records(
             (log_format, names[i : i + MAX_LOG_GROUPS_PER_QUERY])
             for i in range(0, len(names), MAX_LOG_GROUPS_PER_QUERY)
         ]
-    runner = _QueryRunner(logs, settings, clock, sleep)
+    runner = _QueryRunner(logs, settings, clock, sleep, must_stop)
     with ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_queries)) as pool:
         jobs = [pool.submit(_scan_batch, runner, fmt, names, start, end, settings) for fmt, names in batches]
         for job in jobs:
@@ -137,8 +142,15 @@ class QueryFailed(RuntimeError):
 
 
 class _QueryRunner:
-    def __init__(self, logs: Any, settings: ScanSettings, clock: Callable[[], float], sleep: Callable[[float], None]):
-        self.logs, self.settings, self.clock, self.sleep = logs, settings, clock, sleep
+    def __init__(
+        self,
+        logs: Any,
+        settings: ScanSettings,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        must_stop: Callable[[], bool],
+    ):
+        self.logs, self.settings, self.clock, self.sleep, self.must_stop = logs, settings, clock, sleep, must_stop
         self.started = 0
 
     def rows(self, query: str, names: Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
@@ -150,6 +162,8 @@ class _QueryRunner:
         return self.rows(query, names, start, middle) + self.rows(query, names, middle, end)
 
     def _run(self, query: str, names: Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
+        if self.must_stop():
+            raise QueryFailed(STOPPED_EARLY)
         # Insights takes whole seconds, both ends inclusive: end - 1 keeps [start, end) half-open.
         query_id = self.logs.start_query(
             logGroupNames=list(names),
@@ -170,6 +184,9 @@ class _QueryRunner:
             if self.clock() >= deadline:
                 self.logs.stop_query(queryId=query_id)
                 raise QueryFailed(f"Logs Insights query still {status} after {self.settings.deadline_seconds:.0f} s")
+            if self.must_stop():
+                self.logs.stop_query(queryId=query_id)
+                raise QueryFailed(STOPPED_EARLY)
             self.sleep(self.settings.poll_seconds)
 
 
