@@ -2,9 +2,20 @@
 
 Custodian's ``metrics`` filter asks GetMetricStatistics once per resource and metric
 (c7n/filters/metrics.py, ``MetricsFilter.process_resource_set``), so each metric policy costs one
-call per function. Its policies cover less than the auditor: three metrics (the auditor reads ten
-in the same pass) and tracing; no logs, concurrency or event invoke config. The ratio is therefore
-a lower bound on what covering the same checks would cost Custodian.
+call per function. Its ``reserved-concurrency`` filter (c7n/resources/awslambda.py,
+``ReservedConcurrency``) asks GetFunction once per function: Custodian has no cheaper way to learn
+a function's reservation. Filters run in order, each on what the one before kept, so the
+concurrency policy reads ConcurrentExecutions only for the functions that have a reservation.
+
+The five policies cover the auditor's throttled, error-rate-high, duration-near-timeout,
+concurrency-near-limit (per function) and tracing-disabled checks, as far as Custodian can express
+them: it compares a metric with a constant or with a top-level attribute (``percent-attr``), so
+"Maximum Duration above 80% of Timeout" stands in for the auditor's p99 against the timeout, and
+the concurrency policy reads both the reservation and the peak but cannot compare one with the
+other (the reservation sits in the GetFunction annotation, not at the top level): it matches every
+reserved function that ran. Not covered: logs, log retention, event source mappings, event invoke
+config, traces, the account-wide concurrency, runtimes; the auditor's extra calls for those stay
+in its total.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ C7N_VERSION = "0.9.53"  # the Makefile pins the same version
 
 POLICIES = """\
 # Cloud Custodian policies covering the auditor's ground that Custodian can express:
-# throttles, errors, duration against the timeout, and X-Ray tracing.
+# throttles, errors, duration against the timeout, concurrency against the reservation, X-Ray tracing.
 policies:
   - name: lambda-throttled
     resource: aws.lambda
@@ -43,12 +54,25 @@ policies:
         attr-multiplier: 1000
         value: 80
         op: gt
+  # The reservation first (GetFunction for every function), then the peak for the reserved ones only.
+  # Custodian cannot divide the peak by the reservation: every reserved function that ran matches.
+  - name: lambda-concurrency-near-limit
+    resource: aws.lambda
+    filters:
+      - {type: reserved-concurrency, value: present}
+      - {type: metrics, name: ConcurrentExecutions, statistics: Maximum, days: 1, value: 0, op: gt}
   - name: lambda-tracing-disabled
     resource: aws.lambda
     filters:
       - {type: value, key: TracingConfig.Mode, value: Active, op: ne}
 """
-POLICY_NAMES = ("lambda-throttled", "lambda-errors", "lambda-duration-near-timeout", "lambda-tracing-disabled")
+POLICY_NAMES = (
+    "lambda-throttled",
+    "lambda-errors",
+    "lambda-duration-near-timeout",
+    "lambda-concurrency-near-limit",
+    "lambda-tracing-disabled",
+)
 
 
 @dataclass(frozen=True)

@@ -6,23 +6,33 @@ Quotas (per account and Region, defaults), with the pages they come from:
   396,000/s when it is older, counted on estimated datapoints (queries x periods).
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
 - Lambda control plane: 15 requests/s for every control-plane API except invocation, GetFunction and
-  GetPolicy, shared by ListFunctions, ListEventSourceMappings, GetAccountSettings,
-  GetFunctionConcurrency and GetFunctionEventInvokeConfig.
+  GetPolicy, taken here as shared by ListFunctions, ListEventSourceMappings, GetAccountSettings,
+  GetFunctionConcurrency and GetFunctionEventInvokeConfig (the auditor makes them all on one thread).
   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
-- CloudWatch Logs: DescribeLogGroups 5 TPS (adjustable; some versions of the page say 10);
-  Logs Insights concurrent queries per account: 100 (DESIGN.md; the StartQuery API reference has
-  said 20 and 30 over time); the auditor runs at most `logs.max_concurrent_queries`, 20 by default.
+- CloudWatch Logs DescribeLogGroups: 5 TPS per account and Region, adjustable. Logs Insights
+  concurrent queries: the auditor runs at most `logs.max_concurrent_queries`, 20 by default, below
+  the account's quota (DESIGN.md: 100; the StartQuery API reference has said 20 and 30 over time).
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
+- Resource Groups Tagging API GetResources: "maximum of 15 calls per second" (Tag Editor quotas).
+  https://docs.aws.amazon.com/tag-editor/latest/userguide/reference.html
 
-Assumptions (no quota page states them; change them here):
+Assumptions (no quota page found states them; change them here):
 
-- Resource Groups Tagging API GetResources: 5 TPS.
-- X-Ray GetServiceGraph: 5 TPS; IAM SimulatePrincipalPolicy, STS: negligible (one call or a few).
+- X-Ray GetServiceGraph: 5 TPS (https://docs.aws.amazon.com/general/latest/gr/xray.html lists no
+  rate for it that could be found); IAM SimulatePrincipalPolicy, STS: negligible (one call or a few).
 - A Logs Insights query over 50 small log groups takes QUERY_SECONDS to complete (seconds, in
   practice 1-5 s; the auditor polls every second); StartQuery and GetQueryResults rates are
   assumed not to bind before the concurrency does.
-- The stages run one after another, as `collect_snapshot` runs them; within a stage, calls go at
-  the quota (serial pagers at 1/quota seconds a page: no network latency is added).
+- Within a stage, calls go at the quota (serial pagers at 1/quota seconds a page): no network
+  latency is added.
+
+The stages are timed as `collect_snapshot` and `audit` run them (healthaudit/collect/snapshot.py):
+the DescribeLogGroups pages under /aws/lambda/ are read on a thread of their own from the start;
+everything else runs one stage after another on the auditing thread: ListFunctions, GetResources,
+ListEventSourceMappings and GetAccountSettings, the fleet's GetMetricData, the reservation and
+event invoke config lookups, then the log retention waits for the background pages (and reads any
+custom log group by name), then Logs Insights, X-Ray and IAM, and last the checks' hourly series
+(GetMetricData again). The projected time is the end of that critical path, not a sum.
 """
 
 from __future__ import annotations
@@ -38,10 +48,11 @@ SOURCES = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html",
     "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html",
+    "https://docs.aws.amazon.com/tag-editor/latest/userguide/reference.html",
 )
 ASSUMED = (
-    "GetResources 5 TPS, GetServiceGraph 5 TPS, a Logs Insights query {query_seconds:g} s,"
-    " no network latency, stages in sequence"
+    "GetServiceGraph 5 TPS, a Logs Insights query {query_seconds:g} s, no network latency;"
+    " stages timed as the auditor runs them (DescribeLogGroups pages in the background)"
 )
 
 LIST_FUNCTIONS_PAGE = 50
@@ -55,7 +66,7 @@ GET_METRIC_DATA_TPS = 50
 DATAPOINTS_PER_S_OLDER = 396_000  # StartTime more than 3 hours ago: both of the auditor's passes
 LAMBDA_CONTROL_PLANE_TPS = 15
 DESCRIBE_LOG_GROUPS_TPS = 5
-TAGGING_TPS = 5  # assumed
+TAGGING_TPS = 15
 XRAY_TPS = 5  # assumed
 INSIGHTS_CONCURRENCY = 20  # the auditor's default logs.max_concurrent_queries
 QUERY_SECONDS = 2.0  # assumed
@@ -115,13 +126,7 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
     return {
         "GetCallerIdentity": Minimum(1, "the account id, once"),
         "ListFunctions": Minimum(max(1, math.ceil(n / LIST_FUNCTIONS_PAGE)), f"⌈{n}/50⌉"),
-        "GetResources": Minimum(
-            max(1, math.ceil(fleet.tagged / TAGGING_PAGE)),
-            f"⌈{fleet.tagged} tagged/100⌉",
-            # moto 5.2.5 also applies TagsPerPage=100 with `>=`: 99 one-tag resources a page.
-            sandbox_calls=max(1, math.ceil(fleet.tagged / (TAGGING_PAGE - 1))),
-            sandbox_why="moto returns 99 one-tag resources a page",
-        ),
+        "GetResources": Minimum(max(1, math.ceil(fleet.tagged / TAGGING_PAGE)), f"⌈{fleet.tagged} tagged/100⌉"),
         "ListEventSourceMappings": Minimum(1, "no mappings: one empty page"),
         "GetAccountSettings": Minimum(1, "once"),
         "GetMetricData": Minimum(
@@ -172,48 +177,100 @@ def reserved_concurrency_lookups(fleet: Fleet) -> int:
 @dataclass(frozen=True)
 class Stage:
     name: str
+    start: float
     seconds: float
     how: str
+    background: bool = False
+
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
 
 
 def projection(
-    calls: dict[str, int], fleet_queries: int, series_queries: int, fleet: Fleet, ranges: int
+    calls: dict[str, int],
+    fleet_queries: int,
+    series_queries: int,
+    fleet: Fleet,
+    ranges: int,
+    custom_log_groups: int = 0,
 ) -> list[Stage]:
-    """Seconds per stage of one audit at the quotas above, for the calls the audit made."""
-    control_plane = sum(calls.get(op, 0) for op in LAMBDA_CONTROL_PLANE)
+    """The stages of one audit at the quotas above, each with its start on the auditor's timeline.
+
+    `custom_log_groups`: DescribeLogGroups calls made by name for LoggingConfig.LogGroup groups outside
+    /aws/lambda/ (none in the bench fleet); they come after the background pages.
+    """
+    lambda_tps = LAMBDA_CONTROL_PLANE_TPS
     gmd_calls = calls.get("GetMetricData", 0)
+    fleet_calls = min(gmd_calls, math.ceil(fleet_queries / MAX_QUERIES_PER_CALL))
+    series_calls = gmd_calls - fleet_calls
     periods_fleet = BASELINE_DAYS + 1  # one datapoint a day: the current window and each baseline day
     periods_series = WINDOW_HOURS  # hourly, over the current window
-    datapoints = fleet_queries * periods_fleet + series_queries * periods_series
     batches = math.ceil(len(fleet.active) / LOG_GROUPS_PER_QUERY)
     rounds = math.ceil(batches / INSIGHTS_CONCURRENCY)
-    insights = ranges * rounds * QUERIES_PER_BATCH * QUERY_SECONDS
-    return [
-        Stage(
-            "Lambda control plane",
-            control_plane / LAMBDA_CONTROL_PLANE_TPS,
-            f"{control_plane} calls / {LAMBDA_CONTROL_PLANE_TPS} TPS (ListFunctions, settings, lookups)",
+    default_pages = calls.get("DescribeLogGroups", 0) - custom_log_groups
+    listing = calls.get("ListFunctions", 0)
+    settings = calls.get("ListEventSourceMappings", 0) + calls.get("GetAccountSettings", 0)
+    lookups = calls.get("GetFunctionConcurrency", 0) + calls.get("GetFunctionEventInvokeConfig", 0)
+
+    main: list[tuple[str, float, str]] = [
+        ("ListFunctions", listing / lambda_tps, f"{listing} calls / {lambda_tps} TPS (Lambda control plane)"),
+        ("GetResources", calls.get("GetResources", 0) / TAGGING_TPS, f"{TAGGING_TPS} TPS"),
+        ("ListEventSourceMappings, GetAccountSettings", settings / lambda_tps, f"{settings} calls / {lambda_tps} TPS"),
+        (
+            "GetMetricData, the fleet",
+            max(fleet_calls / GET_METRIC_DATA_TPS, fleet_queries * periods_fleet / DATAPOINTS_PER_S_OLDER),
+            f"max({fleet_calls} calls / 50 TPS, {fleet_queries * periods_fleet:,} est. datapoints / 396,000 per s)",
         ),
-        Stage("GetResources", calls.get("GetResources", 0) / TAGGING_TPS, f"{TAGGING_TPS} TPS (assumed)"),
-        Stage(
-            "GetMetricData",
-            max(gmd_calls / GET_METRIC_DATA_TPS, datapoints / DATAPOINTS_PER_S_OLDER),
-            f"max({gmd_calls} calls / 50 TPS, {datapoints:,} est. datapoints / 396,000 per s)",
+        ("reservation and invoke config lookups", lookups / lambda_tps, f"{lookups} calls / {lambda_tps} TPS"),
+    ]
+    stages, clock = [], 0.0
+    for name, seconds, how in main:
+        stages.append(Stage(name, clock, seconds, how))
+        clock += seconds
+    pages = Stage(
+        "DescribeLogGroups /aws/lambda/ pages",
+        0.0,
+        default_pages / DESCRIBE_LOG_GROUPS_TPS,
+        f"{default_pages} calls / {DESCRIBE_LOG_GROUPS_TPS} TPS, on their own thread from the start",
+        background=True,
+    )
+    stages.append(pages)
+    clock = max(clock, pages.end)  # the log retention waits for the background pages
+    after: list[tuple[str, float, str]] = [
+        (
+            "DescribeLogGroups, custom groups",
+            custom_log_groups / DESCRIBE_LOG_GROUPS_TPS,
+            f"{custom_log_groups} calls / {DESCRIBE_LOG_GROUPS_TPS} TPS, by name, after the pages",
         ),
-        Stage(
-            "DescribeLogGroups",
-            calls.get("DescribeLogGroups", 0) / DESCRIBE_LOG_GROUPS_TPS,
-            f"{DESCRIBE_LOG_GROUPS_TPS} TPS",
-        ),
-        Stage(
+        (
             "Logs Insights",
-            insights,
+            ranges * rounds * QUERIES_PER_BATCH * QUERY_SECONDS,
             f"{ranges} ranges x ⌈{batches} batches / {INSIGHTS_CONCURRENCY} concurrent⌉ x 2 queries"
             f" in sequence x {QUERY_SECONDS:g} s a query (assumed)",
         ),
-        Stage(
-            "X-Ray, IAM, STS",
+        (
+            "X-Ray, IAM",
             calls.get("GetServiceGraph", 0) / XRAY_TPS,
-            f"GetServiceGraph at {XRAY_TPS} TPS (assumed); the rest negligible",
+            f"GetServiceGraph at {XRAY_TPS} TPS (assumed); SimulatePrincipalPolicy negligible",
+        ),
+        (
+            "GetMetricData, hourly series of findings",
+            max(series_calls / GET_METRIC_DATA_TPS, series_queries * periods_series / DATAPOINTS_PER_S_OLDER),
+            f"max({series_calls} calls / 50 TPS, {series_queries * periods_series:,} est. datapoints / 396,000 per s)",
         ),
     ]
+    for name, seconds, how in after:
+        stages.append(Stage(name, clock, seconds, how))
+        clock += seconds
+    return stages
+
+
+def projected_seconds(stages: list[Stage]) -> float:
+    """When the last stage ends: the critical path."""
+    return max((stage.end for stage in stages), default=0.0)
+
+
+def sequential_seconds(stages: list[Stage]) -> float:
+    """The same stages one after another, as the auditor ran them before the background pages."""
+    return sum(stage.seconds for stage in stages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -143,3 +144,89 @@ def test_hourly_series_only_for_findings(sandbox):
     assert len(errors.values) == 24 and set(errors.values) == {30.0}
     assert errors.timestamps == tuple(sorted(errors.timestamps))
     assert errors.timestamps[0] == AT - timedelta(hours=24)
+
+
+#: Long enough never to be reached when the collector is right; it only turns a wrong one into a failure.
+HANG_GUARD_S = 60
+
+
+def test_log_groups_are_paged_while_the_functions_are_listed(sandbox):
+    """DescribeLogGroups does not wait for ListFunctions: each first call waits at a barrier for the other,
+    which both reach only when the collector makes them at once (one after the other, the barrier breaks)."""
+    session = traced_functions(sandbox, "400000000004", ("alpha", "beta"))
+    logs = session.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/alpha")
+    logs.put_retention_policy(logGroupName="/aws/lambda/alpha", retentionInDays=30)
+    logs.create_log_group(logGroupName="/aws/lambda/beta")  # never expires
+    clients = AwsClients(session, region=REGION)
+    barrier = threading.Barrier(2, timeout=HANG_GUARD_S)
+    met: list[str] = []
+
+    def meet_once(operation: str):
+        first = [True]  # each handler runs on one thread only: the auditing one, or the log groups' one
+
+        def handler(**_) -> None:
+            if first.pop() if first else False:
+                try:
+                    barrier.wait()
+                    met.append(operation)
+                except threading.BrokenBarrierError:
+                    pass
+
+        return handler
+
+    clients.client("lambda").meta.events.register("before-call.lambda.ListFunctions", meet_once("ListFunctions"))
+    clients.client("logs").meta.events.register(
+        "before-call.cloudwatch-logs.DescribeLogGroups", meet_once("DescribeLogGroups")
+    )
+    report = audit(clients, AuditConfig(disabled_checks=("traces-missing",)), at=AT)
+
+    assert sorted(met) == ["DescribeLogGroups", "ListFunctions"]
+    assert report.api_calls["DescribeLogGroups"] == 1 and report.api_calls["ListFunctions"] == 1
+    found = {(f.function_name, f.check_id) for f in report.active_findings}
+    assert found == {("beta", "log-retention-unset")}
+    assert report.coverage_gaps == ()
+
+
+def test_default_log_groups_no_function_logs_to_stop_after_the_page_in_flight(sandbox):
+    """Every function logs to a custom group: the /aws/lambda/ pages read in the background are not wanted,
+    and their paging stops after the page in flight (held here until the custom groups are read)."""
+    session = traced_functions(sandbox, "400000000005", ())
+    iam_role = session.client("iam").get_role(RoleName="r")["Role"]["Arn"]
+    lam, logs = session.client("lambda"), session.client("logs")
+    for name, group in (("alpha", "/custom/alpha"), ("beta", "/custom/beta")):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=iam_role,
+            Handler="a.b",
+            Code={"ZipFile": _tiny_zip()},
+            TracingConfig={"Mode": "Active"},
+            LoggingConfig={"LogFormat": "Text", "LogGroup": group},
+        )
+    logs.create_log_group(logGroupName="/custom/alpha")
+    logs.put_retention_policy(logGroupName="/custom/alpha", retentionInDays=14)
+    logs.create_log_group(logGroupName="/custom/beta")
+    for index in range(120):  # three pages of default groups that no function in scope logs to
+        logs.create_log_group(logGroupName=f"/aws/lambda/other-{index:03d}")
+    clients = AwsClients(session, region=REGION)
+    custom_read = threading.Event()
+    prefixes: list[str] = []
+
+    def hold_default_pages(params, **_) -> None:
+        prefix = params.get("logGroupNamePrefix", "")
+        prefixes.append(prefix)
+        if prefix == "/aws/lambda/":
+            custom_read.wait(HANG_GUARD_S)
+        else:
+            custom_read.set()
+
+    clients.client("logs").meta.events.register(
+        "before-parameter-build.cloudwatch-logs.DescribeLogGroups", hold_default_pages
+    )
+    report = audit(clients, AuditConfig(disabled_checks=("traces-missing",)), at=AT)
+
+    assert sorted(prefixes) == ["/aws/lambda/", "/custom/alpha", "/custom/beta"]  # one default page, not three
+    assert report.api_calls["DescribeLogGroups"] == 3
+    found = {(f.function_name, f.check_id) for f in report.active_findings}
+    assert found == {("beta", "log-retention-unset")}

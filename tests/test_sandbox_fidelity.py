@@ -199,6 +199,43 @@ def test_list_functions_rejects_an_invalid_marker(aws):
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+# -- Tagging GetResources: https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html
+
+
+def _tagged_functions(session, count: int, tags_each: int) -> None:
+    role = session.client("iam").create_role(RoleName="tagged", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client, code = session.client("lambda"), _code()
+    for index in range(count):
+        client.create_function(
+            FunctionName=f"tagged-{index:03d}",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": code},
+            Tags={f"key-{k}": "v" for k in range(tags_each)},
+        )
+
+
+def _resources_per_page(session, **kwargs) -> list[int]:
+    pages = (
+        session.client("resourcegroupstaggingapi")
+        .get_paginator("get_resources")
+        .paginate(ResourceTypeFilters=["lambda:function"], **kwargs)
+    )
+    return [len(page["ResourceTagMappingList"]) for page in pages]
+
+
+def test_get_resources_pages_hold_resources_per_page_one_tag_resources(aws):
+    _tagged_functions(aws, 210, tags_each=1)
+    assert _resources_per_page(aws, ResourcesPerPage=100) == [100, 100, 10]  # moto alone: [99, 100, 11]
+
+
+def test_get_resources_pages_hold_up_to_tags_per_page_tags(aws):
+    # The reference's example: TagsPerPage 100, 22 resources with 10 tags each: pages of 10, 10 and 2.
+    _tagged_functions(aws, 22, tags_each=10)
+    assert _resources_per_page(aws, TagsPerPage=100, ResourcesPerPage=100) == [10, 10, 2]  # moto alone: [9, 10, 3]
+
+
 # -- Lambda GetAccountSettings: https://docs.aws.amazon.com/lambda/latest/api/API_GetAccountSettings.html --
 
 

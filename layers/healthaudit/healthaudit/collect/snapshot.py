@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
@@ -24,7 +25,7 @@ from ..state import History, merge_log_stats
 from ..stats import BoundedSample
 from . import inventory, lookups, xray
 from .clients import AwsClients
-from .errors import READ_ERRORS, describe_error
+from .errors import READ_ERRORS, STOPPED_EARLY, describe_error
 from .log_records import GroupStats, ScanSettings, scan_report_records
 from .metrics import ACCOUNT_METRICS, FUNCTION_METRICS, STREAM_METRICS, MetricRequest, MetricResults, fetch_metrics
 
@@ -82,6 +83,22 @@ def collect_snapshot(
     deadline: the sources not read yet become coverage gaps, so what was read is still published.
     """
     history = history or History()
+    # The default log groups are paged on a thread of their own from the start: at DescribeLogGroups' 5 TPS
+    # (ListFunctions has 15), a fleet's log groups take longer to list than its functions, tags and metrics.
+    with _DefaultLogGroups(clients.client("logs")) as default_groups:
+        return _collect(clients, config, window, account, progress, history, time_left, default_groups)
+
+
+def _collect(
+    clients: AwsClients,
+    config: AuditConfig,
+    window: AuditWindow,
+    account: str,
+    progress: Progress | None,
+    history: History,
+    time_left: Callable[[], float] | None,
+    default_groups: _DefaultLogGroups,
+) -> tuple[AccountSnapshot, int]:
     enough_time = _time_keeper(time_left)
     report = progress or (lambda stage, done, total: None)
     lambda_client = clients.client("lambda")
@@ -98,6 +115,8 @@ def collect_snapshot(
     except READ_ERRORS as error:
         state.unread_for_all(DataSource.TAGS, describe_error(error))
     state.configs = [c for c in configs if config.in_scope(_scope_document(c, state.tags))]
+    if not any(_log_group(c).startswith(inventory.DEFAULT_LOG_GROUP_PREFIX) for c in state.configs):
+        default_groups.stop()  # no function in scope logs to a default group: the pages are not needed
 
     try:
         state.event_sources = inventory.list_event_sources(lambda_client)
@@ -132,10 +151,15 @@ def collect_snapshot(
     if enough_time(state, DataSource.RESERVED_CONCURRENCY, DataSource.EVENT_INVOKE_CONFIG, DataSource.LOG_GROUPS):
         reserved = _reserved_concurrency(lambda_client, state, windows, settings)
         destinations = _failure_destinations(lambda_client, state, windows)
-        retention = _log_retention(clients.client("logs"), state)
+        retention = _log_retention(clients.client("logs"), default_groups, state)
+    else:
+        default_groups.stop()
     report("lookups", 1, 1)
     if enough_time(state, DataSource.REPORT_RECORDS):
-        logs = _report_records(clients.client("logs"), state, retention, window, history, config, windows)
+        near_deadline = lambda: time_left is not None and time_left() < RESERVE_SECONDS  # noqa: E731
+        logs = _report_records(
+            clients.client("logs"), state, retention, window, history, config, windows, near_deadline
+        )
     report("logs", 1, 1)
     if enough_time(state, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH):
         permissions, graph = _tracing(clients, state, window)
@@ -170,7 +194,6 @@ def collect_snapshot(
     return snapshot, len(requests)
 
 
-STOPPED_EARLY = "not read: the audit stopped early to finish before its Lambda deadline"
 #: What the checks, the hourly series and storing the report need after the last source is read.
 RESERVE_SECONDS = 60.0
 
@@ -264,12 +287,76 @@ def _failure_destinations(lambda_client: Any, state: _Collected, windows: dict) 
 
 
 @tracer.capture_method(capture_response=False)
-def _log_retention(logs_client: Any, state: _Collected) -> dict[str, int | None] | None:
+def _log_retention(
+    logs_client: Any, default_groups: _DefaultLogGroups, state: _Collected
+) -> dict[str, int | None] | None:
+    """Retention in days of each wanted log group that exists: the default groups' pages read in the
+    background, then each custom group (LoggingConfig.LogGroup) by its own name, as
+    :func:`inventory.describe_log_groups` reads them."""
+    wanted = {_log_group(c) for c in state.configs}
+    custom = {name for name in wanted if not name.startswith(inventory.DEFAULT_LOG_GROUP_PREFIX)}
+    found: dict[str, int | None] = {}
     try:
-        return inventory.describe_log_groups(logs_client, {_log_group(c) for c in state.configs})
+        if wanted - custom:
+            found = {name: days for name, days in default_groups.result().items() if name in wanted}
+        if custom:
+            found.update(inventory.describe_log_groups(logs_client, custom))
     except READ_ERRORS as error:
         state.unread_for_all(DataSource.LOG_GROUPS, describe_error(error))
         return None
+    return found
+
+
+class _DefaultLogGroups:
+    """DescribeLogGroups pages under /aws/lambda/, read on a thread of their own while the audit goes on.
+
+    They are read before the inventory says whether they are wanted (nearly always: a function logs to
+    /aws/lambda/<name> unless LoggingConfig names another group); :meth:`stop` ends the paging after
+    the page in flight when they are not, or when the audit stops early. Leaving the ``with`` block
+    stops and joins the thread, so no call is made after the snapshot is returned. The boto3 client
+    is shared with the calling thread (clients are thread-safe) and so is its call counter.
+    """
+
+    def __init__(self, logs_client: Any) -> None:
+        self._logs = logs_client
+        self._stopped = threading.Event()
+        self._groups: dict[str, int | None] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="healthaudit-log-groups", daemon=True)
+
+    def __enter__(self) -> _DefaultLogGroups:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+        self._thread.join()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def result(self) -> dict[str, int | None]:
+        """Every group under the prefix with its retention; raises what the paging raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._groups
+
+    def _read(self) -> None:
+        paginator = self._logs.get_paginator("describe_log_groups")
+        pages = paginator.paginate(
+            logGroupNamePrefix=inventory.DEFAULT_LOG_GROUP_PREFIX,
+            PaginationConfig={"PageSize": inventory.LOG_GROUPS_PAGE},
+        )
+        try:
+            for page in pages:
+                for group in page.get("logGroups") or []:
+                    if group.get("logGroupName"):
+                        self._groups[group["logGroupName"]] = group.get("retentionInDays")
+                if self._stopped.is_set():
+                    return
+        except BaseException as error:  # handed to the auditing thread by result()
+            self._error = error
 
 
 def _tracing(clients: AwsClients, state: _Collected, window: AuditWindow) -> tuple[dict, dict]:
@@ -280,7 +367,7 @@ def _tracing(clients: AwsClients, state: _Collected, window: AuditWindow) -> tup
     permissions, failed = xray.tracing_permissions(clients.client("iam"), (c.get("Role", "") for c in traced))
     for function in traced:
         if function.get("Role", "") in failed:
-            state.unread_for(function["FunctionArn"], DataSource.ROLE_PERMISSIONS, failed[function["Role"]])
+            state.unread_for(function["FunctionArn"], DataSource.ROLE_PERMISSIONS, failed[function.get("Role", "")])
     try:
         graph, _ = xray.service_graph(clients.client("xray"), window.start, window.end)
     except READ_ERRORS as error:
@@ -307,8 +394,12 @@ def _report_records(
     history: History,
     config: AuditConfig,
     windows: dict[str, tuple[MetricWindow, MetricWindow]],
+    near_deadline: Callable[[], bool],
 ) -> _LogRecords:
     """Read the REPORT records written since the previous audit; merge with what earlier audits stored.
+
+    Queries still running when `near_deadline()` turns true are stopped, and their functions'
+    records become coverage gaps, so the audit still publishes before the Lambda deadline.
 
     Only the log groups of functions the metrics saw invoked in a range are queried: a function
     that never ran wrote no REPORT record (its statistics for the range are zero without a query).
@@ -349,7 +440,7 @@ def _report_records(
             if DataSource.METRICS in state.unread.get(readable[group]["FunctionArn"], {})
             or windows[readable[group]["FunctionArn"]][part].sum("Invocations") > 0
         }
-        scan = scan_report_records(logs_client, invoked, range_start, range_end, settings)
+        scan = scan_report_records(logs_client, invoked, range_start, range_end, settings, must_stop=near_deadline)
         for group, function in readable.items():
             if group in scan.failed:
                 state.unread_for(function["FunctionArn"], DataSource.REPORT_RECORDS, scan.failed[group])
