@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from fleet import BASELINE_DAYS, WINDOW_HOURS, Fleet
 
-from healthaudit.collect.metrics import FUNCTION_METRICS, MAX_QUERIES_PER_CALL
+from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, WORK_METRICS
 
 SOURCES = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html",
@@ -108,21 +108,26 @@ class Minimum:
     sandbox_why: str = ""
 
 
-def fleet_metric_queries(fleet: Fleet) -> int:
-    """One query per function and metric (no stream consumers in the bench fleet), plus the account's one."""
-    return fleet.size * len(FUNCTION_METRICS) + 1
+def fleet_metric_queries(fleet: Fleet) -> tuple[int, int]:
+    """The two passes: every function's activity metrics and the account's one; then the other metrics of
+    the functions with traffic (no stream consumers in the bench fleet)."""
+    return fleet.size * len(ACTIVITY_METRICS) + 1, len(fleet.active) * len(WORK_METRICS)
+
+
+def fleet_metric_calls(fleet: Fleet) -> int:
+    return sum(math.ceil(queries / MAX_QUERIES_PER_CALL) for queries in fleet_metric_queries(fleet))
 
 
 def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimum]:
     """The fewest calls that read what the audit reads, by operation (GetQueryResults: one poll per query)."""
     n, groups = fleet.size, fleet.size  # every function has its own /aws/lambda/ log group
     invoked = len(fleet.active)  # only invoked functions' groups are queried (their traffic spans both ranges)
-    fleet_queries = fleet_metric_queries(fleet)
+    activity_queries, work_queries = fleet_metric_queries(fleet)
     batches = math.ceil(invoked / LOG_GROUPS_PER_QUERY)
     lookups = reserved_concurrency_lookups(fleet)
     async_candidates = sum(1 for fn in fleet.active if fn.traffic and fn.traffic.async_received)
     queries = batches * QUERIES_PER_BATCH * ranges
-    metric_calls = math.ceil(fleet_queries / MAX_QUERIES_PER_CALL) + math.ceil(series_queries / MAX_QUERIES_PER_CALL)
+    metric_calls = fleet_metric_calls(fleet) + math.ceil(series_queries / MAX_QUERIES_PER_CALL)
     return {
         "GetCallerIdentity": Minimum(1, "the account id, once"),
         "ListFunctions": Minimum(max(1, math.ceil(n / LIST_FUNCTIONS_PAGE)), f"⌈{n}/50⌉"),
@@ -130,7 +135,9 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
         "ListEventSourceMappings": Minimum(1, "no mappings: one empty page"),
         "GetAccountSettings": Minimum(1, "once"),
         "GetMetricData": Minimum(
-            metric_calls, f"⌈{fleet_queries}/500⌉ fleet + ⌈{series_queries}/500⌉ hourly series for findings"
+            metric_calls,
+            f"⌈{activity_queries}/500⌉ activity + ⌈{work_queries}/500⌉ functions with traffic"
+            f" + ⌈{series_queries}/500⌉ hourly series for findings",
         ),
         "GetFunctionConcurrency": Minimum(
             lookups, f"candidates, most throttled first, until {fleet.reserved_total} reserved is found"
@@ -202,7 +209,7 @@ def projection(
     """
     lambda_tps = LAMBDA_CONTROL_PLANE_TPS
     gmd_calls = calls.get("GetMetricData", 0)
-    fleet_calls = min(gmd_calls, math.ceil(fleet_queries / MAX_QUERIES_PER_CALL))
+    fleet_calls = min(gmd_calls, fleet_metric_calls(fleet))
     series_calls = gmd_calls - fleet_calls
     periods_fleet = BASELINE_DAYS + 1  # one datapoint a day: the current window and each baseline day
     periods_series = WINDOW_HOURS  # hourly, over the current window

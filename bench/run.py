@@ -32,6 +32,8 @@ from peer import C7N_VERSION, POLICY_NAMES, PeerRun, run_custodian
 from proxy import CountingProxy
 from sandbox_proc import REGION, SandboxProcess
 
+from healthaudit.collect.metrics import FUNCTION_METRICS
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PROJECTED_S = 60.0
 TARGET_CPU_S = 30.0
@@ -398,9 +400,9 @@ def _print_peer_summary(results: list[SizeResult]) -> None:
         if how != "measured":
             _print_ratio(result.audit.api_calls, calls, how)
         # Custodian's metric calls replaced by one per function for each of the auditor's metrics.
-        covering = total - metrics_p + result.size * len(quotas.FUNCTION_METRICS)
+        covering = total - metrics_p + result.size * len(FUNCTION_METRICS)
         print(
-            f"  Custodian reading the auditor's {len(quotas.FUNCTION_METRICS)} function metrics the same way"
+            f"  Custodian reading the auditor's {len(FUNCTION_METRICS)} function metrics the same way"
             f" (computed, not run): {covering:,.0f} calls, {covering / auditor_total:.1f}x the auditor's"
         )
 

@@ -11,7 +11,7 @@ import pytest
 
 from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
-from healthaudit.collect.metrics import FUNCTION_METRICS, MAX_QUERIES_PER_CALL
+from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, WORK_METRICS
 from healthaudit.config import AuditConfig
 from healthaudit.sandbox.fleet import _tiny_zip
 from tests.support.clock import AT
@@ -80,11 +80,14 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
     assert calls["ListEventSourceMappings"] == 1
     assert calls["GetAccountSettings"] == 1
     assert calls["DescribeLogGroups"] == 1
-    fleet_queries = report.metric_queries["fleet"]
-    assert fleet_queries == N * len(FUNCTION_METRICS) + 1  # + the account's ClaimedAccountConcurrency
+    # Every function's activity metrics and the account's ClaimedAccountConcurrency; then the other metrics
+    # of the four functions that did any work, never of the 1,196 idle ones.
+    activity = N * len(ACTIVITY_METRICS) + 1
+    work = 4 * len(WORK_METRICS)
+    assert report.metric_queries["fleet"] == activity + work == 3_629
     series_queries = report.metric_queries["series"]
-    expected = math.ceil(fleet_queries / MAX_QUERIES_PER_CALL) + math.ceil(series_queries / MAX_QUERIES_PER_CALL)
-    assert calls["GetMetricData"] == expected == 26
+    expected = sum(math.ceil(q / MAX_QUERIES_PER_CALL) for q in (activity, work, series_queries))
+    assert calls["GetMetricData"] == expected == 10  # reading all ten metrics of every function took 26
     # Reservations total 35: the throttled function first (10), then by peak concurrency: fn-00500 (20),
     # then fn-00003 / fn-00004 (none) until fn-00007's 5 would be found - but fn-00007 never ran, so the
     # search ends with the candidates, never touching the 1,196 idle functions.
@@ -114,6 +117,21 @@ def traced_functions(sandbox, account: str, names: tuple[str, ...]):
             TracingConfig={"Mode": "Active"},
         )
     return session
+
+
+def test_the_work_metrics_are_read_for_every_function_that_did_any_work(sandbox):
+    """Activity is an invocation, a throttled request or a queued event: a function throttled outright or
+    whose queued events all expired did work, though it never ran."""
+    session = traced_functions(sandbox, "400000000007", ("idle", "throttled-outright", "queued-and-dropped"))
+    cloudwatch = session.client("cloudwatch")
+    put_hourly(cloudwatch, "throttled-outright", "Throttles", 5)
+    put_hourly(cloudwatch, "queued-and-dropped", "AsyncEventsReceived", 3)
+    put_hourly(cloudwatch, "queued-and-dropped", "AsyncEventsDropped", 3)
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
+    assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
+    found = {(f.function_name, f.check_id) for f in report.active_findings}
+    assert {("throttled-outright", "throttled"), ("queued-and-dropped", "async-events-dropped")} <= found
+    assert not {check for name, check in found if name == "idle"}
 
 
 def test_no_reservations_in_the_account_means_no_lookups(sandbox):

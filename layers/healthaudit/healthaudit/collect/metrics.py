@@ -52,6 +52,13 @@ FUNCTION_METRICS = (
     "ProvisionedConcurrencySpilloverInvocations",
 )
 STREAM_METRICS = ("IteratorAge",)
+# A function that in the whole range had no invocation, no throttled request and no queued event did
+# no work, and its other metrics have no datapoints: errors, duration, concurrency, spillover and
+# iterator age come with invocations; dropped async events, dead-letter errors and destination
+# failures with queued events (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+# The audit reads these three for every function, and the rest only for functions that did work.
+ACTIVITY_METRICS = ("Invocations", "Throttles", "AsyncEventsReceived")
+WORK_METRICS = tuple(metric for metric in FUNCTION_METRICS if metric not in ACTIVITY_METRICS)
 ACCOUNT_METRICS = ("ClaimedAccountConcurrency",)
 
 

@@ -27,7 +27,15 @@ from . import inventory, lookups, xray
 from .clients import AwsClients
 from .errors import READ_ERRORS, STOPPED_EARLY, describe_error
 from .log_records import GroupStats, ScanSettings, scan_report_records
-from .metrics import ACCOUNT_METRICS, FUNCTION_METRICS, STREAM_METRICS, MetricRequest, MetricResults, fetch_metrics
+from .metrics import (
+    ACCOUNT_METRICS,
+    ACTIVITY_METRICS,
+    STREAM_METRICS,
+    WORK_METRICS,
+    MetricRequest,
+    MetricResults,
+    fetch_metrics,
+)
 
 Progress = Callable[[str, int, int], None]
 # One subsegment per data source in the auditor's own traces; a no-op outside Lambda.
@@ -129,15 +137,7 @@ def _collect(
     except READ_ERRORS as error:
         state.gaps.append(CoverageGap(source=DataSource.ACCOUNT_SETTINGS, reason=describe_error(error)))
 
-    requests = _metric_requests(state)
-    metrics = fetch_metrics(
-        clients.client("cloudwatch"),
-        requests,
-        window.baseline_start,
-        window.end,
-        int(window.length.total_seconds()),
-        progress=lambda done, total: report("metrics", done, total),
-    )
+    metrics, metric_queries = _fleet_metrics(clients.client("cloudwatch"), state, window, report)
     for owner, reason in metrics.failed.items():
         if owner == "account":
             state.gaps.append(CoverageGap(source=DataSource.METRICS, reason=reason))
@@ -191,7 +191,7 @@ def _collect(
         log_stats={arn: tuple(ranges) for arn, ranges in logs.scanned.items()},
         log_scan=logs.scan_range,
     )
-    return snapshot, len(requests)
+    return snapshot, metric_queries
 
 
 #: What the checks, the hourly series and storing the report need after the last source is read.
@@ -218,16 +218,56 @@ def _scope_document(config: dict[str, Any], tags: dict[str, dict[str, str]]) -> 
     return {**config, "Tags": tags.get(config["FunctionArn"], {})}
 
 
-def _metric_requests(state: _Collected) -> list[MetricRequest]:
-    requests = []
-    for config in state.configs:
-        arn, name = config["FunctionArn"], config["FunctionName"]
-        metric_names = FUNCTION_METRICS
-        if any(source.is_stream for source in state.event_sources.get(arn, [])):
-            metric_names += STREAM_METRICS
-        requests += [MetricRequest(owner=arn, metric=metric, function_name=name) for metric in metric_names]
-    requests += [MetricRequest(owner="account", metric=metric) for metric in ACCOUNT_METRICS]
-    return requests
+def _fleet_metrics(
+    cloudwatch: Any, state: _Collected, window: AuditWindow, report: Progress
+) -> tuple[MetricResults, int]:
+    """Every function's metrics over the baseline and the current window, one datapoint per window.
+
+    Two passes: the activity metrics of every function (and the account's), then the other metrics
+    of the functions that did any work. In an account of mostly idle functions that is a fraction
+    of the queries; when every function works it is the same number.
+    """
+
+    def fetch(requests: list[MetricRequest]) -> MetricResults:
+        return fetch_metrics(
+            cloudwatch,
+            requests,
+            window.baseline_start,
+            window.end,
+            int(window.length.total_seconds()),
+            progress=lambda done, total: report("metrics", done, total),
+        )
+
+    first = [
+        MetricRequest(owner=c["FunctionArn"], metric=m, function_name=c["FunctionName"])
+        for c in state.configs
+        for m in ACTIVITY_METRICS
+    ]
+    first += [MetricRequest(owner="account", metric=metric) for metric in ACCOUNT_METRICS]
+    results = fetch(first)
+    worked = [
+        c
+        for c in state.configs
+        if c["FunctionArn"] not in results.failed
+        and any(
+            value > 0 for metric in ACTIVITY_METRICS for _, value in results.points.get((c["FunctionArn"], metric), ())
+        )
+    ]
+    second = [
+        MetricRequest(owner=c["FunctionArn"], metric=metric, function_name=c["FunctionName"])
+        for c in worked
+        for metric in WORK_METRICS + (STREAM_METRICS if _reads_a_stream(c, state) else ())
+    ]
+    if second:
+        more = fetch(second)
+        results.points.update(more.points)
+        results.failed.update(more.failed)
+        results.calls += more.calls
+    return results, len(first) + len(second)
+
+
+def _reads_a_stream(config: dict[str, Any], state: _Collected) -> bool:
+    return any(source.is_stream for source in state.event_sources.get(config["FunctionArn"], []))
 
 
 def _points_by_owner(metrics: MetricResults) -> dict[Any, dict[str, list[tuple[datetime, float]]]]:
