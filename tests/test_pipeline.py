@@ -422,7 +422,7 @@ class HurriedContext(LambdaContext):
     """A context whose deadline is near once the audit has started: it must stop reading and publish.
 
     The first question is Powertools Idempotency's (the in-progress record expires with the
-    invocation), the second the audit's own at its start; from the third on, 30 s are left.
+    invocation), the second the audit's first check, before its lookups; from the third on, 30 s are left.
     """
 
     asked: int = 0
