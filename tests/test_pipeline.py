@@ -351,8 +351,10 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
 def test_a_fifth_of_calls_failing_gives_a_complete_report_that_never_calls_unread_healthy(sandbox, fleet_account):
     from botocore.config import Config
 
-    impatient = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=1, read_timeout=1)
-    with FaultProxy(sandbox.endpoint, share=0.2, seed=20, spared=frozenset({"sts"})) as proxy:
+    # A stalled call must time out, and only a stalled one: the sandbox answers well within 5 s even on a
+    # loaded machine (a 1 s timeout once failed an unfaulted call in CI), and a stall outlasts it.
+    impatient = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=5)
+    with FaultProxy(sandbox.endpoint, share=0.2, seed=20, spared=frozenset({"sts"}), stall_seconds=6) as proxy:
         clients = AwsClients(fleet_account, region=REGION, endpoint_url=proxy.endpoint, config=impatient)
         report = audit(clients, AuditConfig(), at=AT)
 
