@@ -9,6 +9,7 @@ proxy until the second has been handled.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 
 import pytest
@@ -52,13 +53,16 @@ def scheduled_event() -> dict:
     return load_event("scheduled.json")
 
 
-def test_a_scheduled_event_delivered_twice_audits_once(stack):
+def test_a_scheduled_event_delivered_twice_audits_once(stack, capsys):
     audit = load_function("audit")
     first = audit.lambda_handler(scheduled_event(), LambdaContext())
+    capsys.readouterr()
     second = audit.lambda_handler(scheduled_event(), LambdaContext())
     assert "duplicate" not in first and first["functions_audited"] == len(FLEET)
     assert second == {**first, "duplicate": ALREADY_HANDLED}  # the first delivery's result, not a second audit
     assert versions(stack, DATED) == 1 and versions(stack, LATEST) == 1
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [line.get("DuplicateDeliveries") for line in emf] == [[1]]  # counted, through the handler's flush
 
 
 def test_a_scheduler_retry_with_a_new_execution_id_is_the_same_run(stack):

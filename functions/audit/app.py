@@ -24,7 +24,7 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.config import apply_run_overrides, config_from_environment
 from healthaudit.events import AuditEvent, parse_audit_event, parse_target_event
 from healthaudit.fanout import AssumeRoleFailed, assume
-from healthaudit.idempotency import TABLE_VARIABLE, handle_once
+from healthaudit.idempotency import handle_once
 from healthaudit.model import AuditReport
 from healthaudit.pipeline import audit_and_publish
 
@@ -41,18 +41,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if isinstance(event, dict) and "target" in event:
         return audit_target(event, time_left)
     audit_event = parse_audit_event(event)
-    handled = handle_once(
+    return handle_once(
         lambda _: audit_this_account(audit_event, time_left),
         audit_event.delivery,
         name="audit",
-        table=os.environ.get(TABLE_VARIABLE),
         dynamodb=lambda: boto3.client("dynamodb"),
         lambda_context=context,
     )
-    if handled.duplicate:
-        metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
-        logger.info("duplicate delivery: not audited again", extra={"duplicate": handled.duplicate})
-    return handled.response()
 
 
 def audit_this_account(event: AuditEvent, time_left: Callable[[], float]) -> dict:

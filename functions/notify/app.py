@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthaudit.config import config_from_environment
 from healthaudit.events import ReportCreated, parse_report_created
-from healthaudit.idempotency import TABLE_VARIABLE, handle_once
+from healthaudit.idempotency import handle_once
 from healthaudit.publish.notify import NotifyRetry, notify_report
 
 logger = Logger()
@@ -30,18 +30,13 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     created = parse_report_created(event)
-    handled = handle_once(
+    return handle_once(
         lambda _: notify(created),
         created.delivery,
         name="notify",
-        table=os.environ.get(TABLE_VARIABLE),
         dynamodb=lambda: boto3.client("dynamodb"),
         lambda_context=context,
     )
-    if handled.duplicate:
-        metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
-        logger.info("duplicate delivery: not posted again", extra={"duplicate": handled.duplicate, "key": created.key})
-    return handled.response()
 
 
 def notify(created: ReportCreated) -> dict:

@@ -15,11 +15,12 @@ the request in a DynamoDB table before the work starts
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -28,6 +29,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 logger = Logger(child=True)
+metrics = Metrics()  # Powertools shares one metric set per process: the handler's log_metrics flushes it
 
 TABLE_VARIABLE = "HEALTHAUDIT_IDEMPOTENCY_TABLE"
 """The environment variable naming the DynamoDB table (the template's IdempotencyTable)."""
@@ -40,39 +42,27 @@ ALREADY_HANDLED = "already handled"
 IN_PROGRESS = "in progress in another invocation"
 
 
-@dataclass(frozen=True)
-class Handled:
-    result: dict[str, Any] | None
-    """The work's result: this delivery's, or the first delivery's when this one is a duplicate."""
-    duplicate: str | None = None
-    """None for the first delivery; ALREADY_HANDLED or IN_PROGRESS for a duplicate."""
-
-    def response(self) -> dict[str, Any]:
-        """What the handler returns: the result, and for a duplicate what kind it is."""
-        if self.duplicate is None:
-            return self.result or {}
-        return {**(self.result or {}), "duplicate": self.duplicate}
-
-
 def handle_once(
     work: Callable[[dict[str, Any]], dict[str, Any]],
     request: dict[str, Any],
     *,
     name: str,
-    table: str | None,
     dynamodb: Callable[[], Any],
     lambda_context: Any,
-) -> Handled:
-    """Run `work(request)` once per distinct `request`, however often it is delivered.
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, Any]:
+    """Run `work(request)` once per distinct `request`, however often it is delivered; return its result.
 
     `request` must hold exactly what identifies the work (it is hashed into the record's key, with
-    `name` as the key's prefix); `work` returns a JSON-serialisable dict, which is stored.
-    `dynamodb` makes the DynamoDB client. Without a table (a run outside the stack) the work runs
-    every time it is delivered.
+    `name` as the key's prefix); `work` returns a JSON-serialisable dict, which is stored. A duplicate
+    gets the first delivery's result (or nothing, while that is in progress) with "duplicate" saying
+    which, and is counted as DuplicateDeliveries. `dynamodb` makes the DynamoDB client. Without a
+    table in `environ` (a run outside the stack) the work runs every time it is delivered.
     """
+    table = environ.get(TABLE_VARIABLE)
     if not table:
         logger.warning(f"{TABLE_VARIABLE} is not set: a duplicate delivery would be handled again")
-        return Handled(result=work(request))
+        return work(request)
     replayed: list[bool] = []
 
     def note_replay(response: Any, _record: Any) -> Any:
@@ -92,5 +82,11 @@ def handle_once(
     try:
         result = once(request=request)
     except IdempotencyAlreadyInProgressError:
-        return Handled(result=None, duplicate=IN_PROGRESS)
-    return Handled(result=result, duplicate=ALREADY_HANDLED if replayed else None)
+        return _duplicate({}, IN_PROGRESS, name, request)
+    return _duplicate(result, ALREADY_HANDLED, name, request) if replayed else result
+
+
+def _duplicate(result: dict[str, Any], kind: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+    logger.info(f"duplicate delivery: {name} not done again", extra={"duplicate": kind, "delivery": request})
+    return {**result, "duplicate": kind}
