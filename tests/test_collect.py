@@ -100,14 +100,16 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
     assert ("fn-00500", "concurrency-near-limit") in found
 
 
-def traced_functions(sandbox, account: str, names: tuple[str, ...]):
-    """A fresh account holding traced python3.12 functions with the given names."""
+def traced_functions(sandbox, account: str, names: tuple[str, ...], log_groups: dict[str, str] | None = None):
+    """A fresh account holding traced python3.12 functions with the given names; `log_groups`, if given,
+    names each one's custom log group (LoggingConfig.LogGroup)."""
     session = sandbox.session_for_account(account, region=REGION)
     iam = session.client("iam")
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess")
     lam = session.client("lambda")
     for name in names:
+        custom = {"LoggingConfig": {"LogFormat": "Text", "LogGroup": log_groups[name]}} if log_groups else {}
         lam.create_function(
             FunctionName=name,
             Runtime="python3.12",
@@ -115,6 +117,7 @@ def traced_functions(sandbox, account: str, names: tuple[str, ...]):
             Handler="a.b",
             Code={"ZipFile": _tiny_zip()},
             TracingConfig={"Mode": "Active"},
+            **custom,
         )
     return session
 
@@ -209,19 +212,9 @@ def test_log_groups_are_paged_while_the_functions_are_listed(sandbox):
 def test_default_log_groups_no_function_logs_to_stop_after_the_page_in_flight(sandbox):
     """Every function logs to a custom group: the /aws/lambda/ pages read in the background are not wanted,
     and their paging stops after the page in flight (held here until the custom groups are read)."""
-    session = traced_functions(sandbox, "400000000005", ())
-    iam_role = session.client("iam").get_role(RoleName="r")["Role"]["Arn"]
-    lam, logs = session.client("lambda"), session.client("logs")
-    for name, group in (("alpha", "/custom/alpha"), ("beta", "/custom/beta")):
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=iam_role,
-            Handler="a.b",
-            Code={"ZipFile": _tiny_zip()},
-            TracingConfig={"Mode": "Active"},
-            LoggingConfig={"LogFormat": "Text", "LogGroup": group},
-        )
+    custom = {"alpha": "/custom/alpha", "beta": "/custom/beta"}
+    session = traced_functions(sandbox, "400000000005", tuple(custom), log_groups=custom)
+    logs = session.client("logs")
     logs.create_log_group(logGroupName="/custom/alpha")
     logs.put_retention_policy(logGroupName="/custom/alpha", retentionInDays=14)
     logs.create_log_group(logGroupName="/custom/beta")

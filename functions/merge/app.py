@@ -66,7 +66,11 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 def _post(consolidated: dict, config, url: str) -> str:
     """Post the grouped digest; a Slack failure is logged and reported, never losing the report."""
     try:
-        client = slack_client(resolve_token(config.slack, os.environ), base_url=config.slack.api_url)
+        client = slack_client(
+            resolve_token(config.slack, os.environ),
+            base_url=config.slack.api_url,
+            timeout_seconds=config.slack.timeout_seconds,
+        )
         text, blocks = build_grouped_digest(consolidated, url)
         post_digest(client, config.slack.channel, text, blocks)
         return "posted"

@@ -83,7 +83,7 @@ def parse_audit_event(event: Any) -> AuditEvent:
 def parse_target_event(event: Any) -> TargetEvent:
     fields = _mapping(event, "event")
     return TargetEvent(
-        target=Target.from_dict(fields["target"], "event.target"), at=parse_time(fields.get("time"), "event.time")
+        target=Target.from_dict(fields.get("target"), "event.target"), at=parse_time(fields.get("time"), "event.time")
     )
 
 

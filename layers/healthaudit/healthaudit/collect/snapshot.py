@@ -156,9 +156,8 @@ def _collect(
         default_groups.stop()
     report("lookups", 1, 1)
     if enough_time(state, DataSource.REPORT_RECORDS):
-        near_deadline = lambda: time_left is not None and time_left() < RESERVE_SECONDS  # noqa: E731
         logs = _report_records(
-            clients.client("logs"), state, retention, window, history, config, windows, near_deadline
+            clients.client("logs"), state, retention, window, history, config, windows, _deadline_near(time_left)
         )
     report("logs", 1, 1)
     if enough_time(state, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH):
@@ -198,13 +197,19 @@ def _collect(
 RESERVE_SECONDS = 60.0
 
 
+def _deadline_near(time_left: Callable[[], float] | None) -> Callable[[], bool]:
+    """True once less time is left than the checks and storing the report need."""
+    return lambda: time_left is not None and time_left() < RESERVE_SECONDS
+
+
 def _time_keeper(time_left: Callable[[], float] | None) -> Callable[..., bool]:
     """A guard before each optional stage: once time runs short, it and every later stage become gaps."""
     stopped = False
+    deadline_near = _deadline_near(time_left)
 
     def enough_time(state: _Collected, *sources: DataSource) -> bool:
         nonlocal stopped
-        if not stopped and time_left is not None and time_left() < RESERVE_SECONDS:
+        if not stopped and deadline_near():
             stopped = True
         if stopped:
             for source in sources:
