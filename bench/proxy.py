@@ -27,6 +27,7 @@ LAMBDA_ROUTES = [
     ("GET", r"/2015-03-31/functions/[^/]+/policy/?$", "GetPolicy"),
     ("GET", r"/2019-09-30/functions/[^/]+/concurrency/?$", "GetFunctionConcurrency"),
     ("GET", r"/2019-09-25/functions/[^/]+/event-invoke-config/?$", "GetFunctionEventInvokeConfig"),
+    ("GET", r"/2019-09-25/functions/[^/]+/event-invoke-config/list/?$", "ListFunctionEventInvokeConfigs"),
     ("GET", r"/2015-03-31/event-source-mappings/?$", "ListEventSourceMappings"),
     ("GET", r"/2016-08-19/account-settings/?$", "GetAccountSettings"),
     ("GET", r"/2017-03-31/tags/.+$", "ListTags"),

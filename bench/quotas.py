@@ -7,7 +7,7 @@ Quotas (per account and Region, defaults), with the pages they come from:
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
 - Lambda control plane: 15 requests/s for every control-plane API except invocation, GetFunction and
   GetPolicy, taken here as shared by ListFunctions, ListEventSourceMappings, GetAccountSettings,
-  GetFunctionConcurrency and GetFunctionEventInvokeConfig (the auditor makes them all on one thread).
+  GetFunctionConcurrency and ListFunctionEventInvokeConfigs (the auditor makes them all on one thread).
   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 - CloudWatch Logs DescribeLogGroups: 5 TPS per account and Region, adjustable. Logs Insights
   concurrent queries: the auditor runs at most `logs.max_concurrent_queries`, 20 by default, below
@@ -76,7 +76,7 @@ LAMBDA_CONTROL_PLANE = (
     "ListEventSourceMappings",
     "GetAccountSettings",
     "GetFunctionConcurrency",
-    "GetFunctionEventInvokeConfig",
+    "ListFunctionEventInvokeConfigs",
     "GetFunction",
     "ListTags",
     "GetPolicy",
@@ -142,7 +142,7 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
         "GetFunctionConcurrency": Minimum(
             lookups, f"candidates, most throttled first, until {fleet.reserved_total} reserved is found"
         ),
-        "GetFunctionEventInvokeConfig": Minimum(async_candidates, "async-invoked functions without a DLQ"),
+        "ListFunctionEventInvokeConfigs": Minimum(async_candidates, "async-invoked functions without a DLQ"),
         "DescribeLogGroups": Minimum(max(1, math.ceil(groups / LOG_GROUPS_PAGE)), f"⌈{groups} groups/50⌉"),
         "StartQuery": Minimum(queries, f"⌈{invoked} invoked functions' groups/50⌉ x 2 queries x {ranges} ranges"),
         "GetQueryResults": Minimum(queries, "one poll a query (the sandbox completes queries at once)"),
@@ -218,7 +218,7 @@ def projection(
     default_pages = calls.get("DescribeLogGroups", 0) - custom_log_groups
     listing = calls.get("ListFunctions", 0)
     settings = calls.get("ListEventSourceMappings", 0) + calls.get("GetAccountSettings", 0)
-    lookups = calls.get("GetFunctionConcurrency", 0) + calls.get("GetFunctionEventInvokeConfig", 0)
+    lookups = calls.get("GetFunctionConcurrency", 0) + calls.get("ListFunctionEventInvokeConfigs", 0)
 
     main: list[tuple[str, float, str]] = [
         ("ListFunctions", listing / lambda_tps, f"{listing} calls / {lambda_tps} TPS (Lambda control plane)"),

@@ -49,3 +49,8 @@ def _fresh_default_boto3_session():
     yield
     boto3.DEFAULT_SESSION = None
     DEFAULT_PROVIDERS.clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked after_all_other_tests (permission parity: what the functions called) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all_other_tests") is not None)

@@ -177,18 +177,33 @@ def test_async_events_dropped(dropped, dead_letter_errors, delivery_failures, ex
     assert fires(async_events_dropped, fn) is expected
 
 
+FAILURES = "arn:aws:sqs:eu-west-1:123456789012:failures"
+
+
 @pytest.mark.parametrize(
-    "received, dead_letter, destination, expected",
+    "received, dead_letter, destinations, expected",
     [
-        (0, None, None, False),  # never invoked asynchronously
-        (1, None, None, True),
-        (1, "arn:aws:sqs:eu-west-1:1:dlq", None, False),
-        (1, None, "arn:aws:sqs:eu-west-1:1:failures", False),
+        (0, None, {}, False),  # never invoked asynchronously
+        (1, None, {}, True),  # no qualifier has an event invoke config
+        (1, "arn:aws:sqs:eu-west-1:1:dlq", {}, False),
+        (1, None, {"$LATEST": FAILURES}, False),
+        (1, None, {"$LATEST": None}, True),  # a config, but no OnFailure in it
+        (1, None, {"$LATEST": None, "live": FAILURES}, False),  # the alias callers invoke has one
+        (1, None, {"$LATEST": None, "3": None, "live": None}, True),
     ],
 )
-def test_no_failure_destination(received, dead_letter, destination, expected):
-    fn = function(AsyncEventsReceived=received, dead_letter_target=dead_letter, on_failure_destination=destination)
+def test_no_failure_destination_counts_a_destination_on_any_qualifier(received, dead_letter, destinations, expected):
+    fn = function(AsyncEventsReceived=received, dead_letter_target=dead_letter, failure_destinations=destinations)
     assert fires(no_failure_destination, fn) is expected
+
+
+def test_no_failure_destination_names_each_qualifier_read():
+    fn = function(AsyncEventsReceived=4, failure_destinations={"live": None, "$LATEST": None})
+    (finding,) = no_failure_destination(fn, DEFAULTS)
+    assert "$LATEST, live name no OnFailure destination" in finding.message
+    assert finding.evidence["on_failure_destination_by_qualifier"] == {"$LATEST": None, "live": None}
+    (bare,) = no_failure_destination(function(AsyncEventsReceived=4), DEFAULTS)
+    assert "no qualifier has an asynchronous invocation config" in bare.message
 
 
 @pytest.mark.parametrize("spillover, expected", [(0, False), (1, True)])
@@ -349,6 +364,7 @@ def test_cold_start_rate_regression(cold_now, invocations_now, cold_before, invo
 
 
 ALLOWED = {"xray:PutTraceSegments": "allowed", "xray:PutTelemetryRecords": "allowed"}
+XRAY = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
 
 @pytest.mark.parametrize(
@@ -364,6 +380,27 @@ ALLOWED = {"xray:PutTraceSegments": "allowed", "xray:PutTelemetryRecords": "allo
 def test_tracing_not_permitted(mode, decisions, expected):
     fn = function(tracing_mode=mode, xray_permission=decisions, role="arn:aws:iam::123456789012:role/r")
     assert fires(tracing_not_permitted, fn) is expected
+
+
+@pytest.mark.parametrize(
+    "decisions, denied_by_scp, says_scp, says_role",
+    [
+        ({"xray:PutTraceSegments": "explicitDeny", "xray:PutTelemetryRecords": "explicitDeny"}, XRAY, True, False),
+        ({"xray:PutTraceSegments": "implicitDeny", "xray:PutTelemetryRecords": "implicitDeny"}, (), False, True),
+        (  # the organization denies one action, the role lacks the other
+            {"xray:PutTraceSegments": "explicitDeny", "xray:PutTelemetryRecords": "implicitDeny"},
+            ("xray:PutTraceSegments",),
+            True,
+            True,
+        ),
+    ],
+)
+def test_tracing_not_permitted_says_when_an_organization_scp_denies_it(decisions, denied_by_scp, says_scp, says_role):
+    fn = function(tracing_mode="Active", xray_permission=decisions, xray_denied_by_scp=denied_by_scp)
+    (finding,) = tracing_not_permitted(fn, DEFAULTS)
+    assert ("service control policy" in finding.message) is says_scp
+    assert ("the role may not" in finding.message) is says_role
+    assert finding.evidence["denied_by_service_control_policy"] == list(denied_by_scp)
 
 
 def stats(ok=0, errors=0, faults=0, throttles=0) -> TraceStats:

@@ -84,7 +84,7 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
     # of the four functions that did any work, never of the 1,196 idle ones.
     activity = N * len(ACTIVITY_METRICS) + 1
     work = 4 * len(WORK_METRICS)
-    assert report.metric_queries["fleet"] == activity + work == 3_629
+    assert report.metric_queries["fleet"] == activity + work == 3_633
     series_queries = report.metric_queries["series"]
     expected = sum(math.ceil(q / MAX_QUERIES_PER_CALL) for q in (activity, work, series_queries))
     assert calls["GetMetricData"] == expected == 10  # reading all ten metrics of every function took 26
@@ -94,7 +94,7 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
     assert calls["GetFunctionConcurrency"] == 4
     assert calls["SimulatePrincipalPolicy"] == 1  # one execution role for the whole fleet
     assert calls["GetServiceGraph"] == 4  # the 24-hour window in 6-hour slices, for the whole account
-    assert "GetFunctionEventInvokeConfig" not in calls  # nothing is invoked asynchronously
+    assert "ListFunctionEventInvokeConfigs" not in calls  # nothing is invoked asynchronously
     found = {(f.function_name, f.check_id) for f in report.active_findings}
     assert ("fn-00100", "throttled") in found
     assert ("fn-00500", "concurrency-near-limit") in found
@@ -157,7 +157,12 @@ def test_hourly_series_only_for_findings(sandbox):
     put_hourly(cloudwatch, "failing", "Errors", 30)
     config = AuditConfig(disabled_checks=("traces-missing",))  # no traces are seeded here
     report = audit(AwsClients(session, region=REGION), config, at=AT)
-    (finding,) = report.active_findings
+    # Both ran and neither has a log group, so their REPORT records are coverage gaps (no series).
+    assert {(g.function_name, g.source.value) for g in report.coverage_gaps} == {
+        ("failing", "report-records"),
+        ("fine", "report-records"),
+    }
+    (finding,) = [f for f in report.active_findings if f.check_id != "audit-coverage-gap"]
     assert finding.check_id == "error-rate-high"
     assert report.metric_queries["series"] == 2  # Errors and Invocations of the one failing function
     errors, invocations = finding.series

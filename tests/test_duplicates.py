@@ -19,7 +19,8 @@ from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
 from tests.support.clock import AT, day
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.fault_proxy import Fault, FaultProxy
-from tests.test_pipeline import LambdaContext, load_event, load_function, report_created_event
+from tests.support.functions import LambdaContext, load_function
+from tests.test_pipeline import load_event, report_created_event
 
 REGION = "eu-west-1"
 ACCOUNT = "300000000051"

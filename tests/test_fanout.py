@@ -24,8 +24,9 @@ from healthaudit.fanout_permissions import member_role_permissions
 from healthaudit.sandbox import fleet as fleet_module
 from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
 from tests.support.clock import AT, at_audit_time, day, iso
-from tests.support.deployment import provisioned
-from tests.test_pipeline import LambdaContext, load_function
+from tests.support.deployment import aim_environment_at, provisioned
+from tests.support.functions import LambdaContext, load_function
+from tests.support.stack_roles import create_role, member_role_policies
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -51,14 +52,12 @@ def trust_policy(principal: str, external_id: str | None = EXTERNAL_ID) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-def create_member_role(session, auditor: str, external_id: str | None = EXTERNAL_ID, name: str = ROLE) -> str:
-    iam = session.client("iam")
-    try:
-        return iam.create_role(
-            RoleName=name, AssumeRolePolicyDocument=trust_policy(f"arn:aws:iam::{auditor}:root", external_id)
-        )["Role"]["Arn"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        return iam.get_role(RoleName=name)["Role"]["Arn"]
+def create_member_role(session, auditor: str, external_id: str = EXTERNAL_ID, name: str = ROLE) -> str:
+    """member-role/template.yaml's role, deployed in the session's account: its trust and its policies."""
+    account = session.client("sts").get_caller_identity()["Account"]
+    parameters = {"AuditorAccountId": auditor, "RoleName": name, "ExternalId": external_id}
+    trust, documents = member_role_policies(account, HOME, parameters)
+    return create_role(session.client("iam"), name, trust, documents)
 
 
 # -- the template's state machine ----------------------------------------------------------------
@@ -274,7 +273,7 @@ def test_plan_config_errors_name_the_field(config, message):
         plan_targets(config, role_name=ROLE, default_region=HOME)
 
 
-def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandbox):
+def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandbox, monkeypatch):
     management = sandbox.session_for_account("710000000100", region=HOME)
     org = management.client("organizations")
     org.create_organization(FeatureSet="ALL")
@@ -310,6 +309,21 @@ def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandb
 
     everyone = plan_targets({"targets": {"regions": HOME}}, org, role_name=ROLE)  # accounts default: organization
     assert {t.account for t in everyone} == {"710000000100", in_prod, in_nested, elsewhere}
+
+    # The same plan through the plan function, under the role the template gives it.
+    aim_environment_at(management, sandbox.endpoint, HOME, monkeypatch)
+    monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_NAME", ROLE)
+    monkeypatch.setenv("HEALTHAUDIT_MAX_CONCURRENCY", "10")
+    with provisioned(management, HOME, monkeypatch, multi_account=True):
+        event = {
+            "time": iso(AT),
+            "targets": {"accounts": "organization", "organizational_units": prod, "regions": HOME},
+        }
+        planned = load_function("plan").lambda_handler(event, LambdaContext())["targets"]
+        event["targets"]["organizational_units"] = ""
+        organization = load_function("plan").lambda_handler(event, LambdaContext())["targets"]
+    assert {target["account"] for target in planned} == {in_prod, in_nested}
+    assert {target["account"] for target in organization} == {"710000000100", in_prod, in_nested, elsewhere}
 
 
 def test_events_plan_json_through_the_plan_handler(monkeypatch):
@@ -443,7 +457,7 @@ def auditor_env(sandbox, monkeypatch, fresh_parameter_providers):
         "HEALTHAUDIT_MAX_CONCURRENCY": "10",
     }.items():
         monkeypatch.setenv(name, value)
-    with provisioned(session, HOME, monkeypatch) as stack:
+    with provisioned(session, HOME, monkeypatch, multi_account=True) as stack:
         yield stack
 
 

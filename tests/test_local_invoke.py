@@ -65,7 +65,7 @@ def build(python312) -> Build:
 
 @pytest.fixture
 def deployment(sandbox):
-    """A fresh account with a small fleet and what the template provisions: bucket, config, Slack secret."""
+    """A fresh account with a small fleet and what the template provisions: bucket, config, Slack secret, roles."""
     account = f"{next(_accounts):012d}"
     session = sandbox.session_for_account(account, region=REGION)
     seed_fleet(session, AT, FLEET)
@@ -73,18 +73,14 @@ def deployment(sandbox):
         s3, bucket, table, secret, parameter, slack = (
             stack[k] for k in ("s3", "bucket", "table", "secret", "parameter", "slack")
         )
-        credentials = session.get_credentials().get_frozen_credentials()
         yield {
             "account": account,
             "s3": s3,
             "bucket": bucket,
             "slack": slack,
             "endpoint": sandbox.endpoint,
-            "credentials": {
-                "AWS_ACCESS_KEY_ID": credentials.access_key,
-                "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-                "AWS_SESSION_TOKEN": credentials.token,
-            },
+            # Each function's execution role, as Lambda hands it to the runtime (the sandbox enforces its policies).
+            "credentials": stack["credentials"],
             # Each function's variables, as the template sets them once deployed with these resources.
             "variables": {
                 "AuditFunction": {
@@ -116,7 +112,7 @@ def running(build: Build, deployment: dict, workdir: Path, *logical_ids: str) ->
                 function,
                 region=REGION,
                 endpoint_url=deployment["endpoint"],
-                credentials=deployment["credentials"],
+                credentials=deployment["credentials"][logical_id],
                 variables=variables,
                 scratch=workdir / logical_id,
             )

@@ -22,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -41,7 +42,8 @@ from healthaudit.sandbox.logs_insights import discover_fields
 from healthaudit.schema import load_report_schema
 from tests.support.clock import AT
 from tests.support.fault_proxy import FaultProxy, Rewrite
-from tests.test_pipeline import LambdaContext, load_event, load_function
+from tests.support.functions import LambdaContext, load_function
+from tests.test_pipeline import load_event
 
 REGION = "eu-west-1"
 
@@ -490,7 +492,7 @@ def test_report_lines_read_back_to_the_figures_they_carry(request_id, duration, 
         f"Memory Size: {memory} MB",
         f"Max Memory Used: {used} MB",
     ] + ([f"Init Duration: {init:.2f} ms"] if init is not None else [])
-    fields = discover_fields("\t".join(parts) + "\t\n")
+    fields = discover_fields("\t".join(parts) + "\t\n", init_duration=True)  # @initDuration: undocumented
     assert fields["@duration"] == float(f"{duration:.2f}")
     assert fields.get("@initDuration") == (float(f"{init:.2f}") if init is not None else None)
     row = {
@@ -512,3 +514,26 @@ def test_any_report_line_is_read_or_ignored_never_a_crash(tail):
     assert fields["@type"] == "REPORT"
     for name in ("@duration", "@billedDuration", "@initDuration", "@memorySize", "@maxMemoryUsed"):
         assert name not in fields or (isinstance(fields[name], int | float) and math.isfinite(fields[name]))
+
+
+NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "time, refused",
+    [
+        ("2026-12-01T06:05:00Z", None),  # within the clock skew
+        ("2026-12-01T06:05:01Z", "in the future"),
+        ("2025-09-02T06:00:00Z", None),  # exactly 455 days ago: CloudWatch still holds hourly data
+        ("2025-09-02T05:59:59Z", "more than 455 days ago"),
+        ("1970-01-01T00:00:00Z", "more than 455 days ago"),  # `sam local generate-event`'s default
+    ],
+)
+def test_an_audit_time_outside_cloudwatchs_retention_or_in_the_future_is_refused(time, refused):
+    from healthaudit.events import InvalidEvent, audit_time
+
+    if refused is None:
+        assert audit_time(time, "event.time", NOW) == datetime.fromisoformat(time.replace("Z", "+00:00"))
+    else:
+        with pytest.raises(InvalidEvent, match=f"event.time: got '{time}'.*{refused}"):
+            audit_time(time, "event.time", NOW)

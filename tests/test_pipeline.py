@@ -22,6 +22,7 @@ from healthaudit.sandbox.fleet import _tiny_zip, demo_fleet, seed_fleet
 from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.functions import LambdaContext, load_function
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "eu-west-1"
@@ -54,35 +55,6 @@ def aws_env(sandbox, fleet_account, monkeypatch):
     """The environment a deployed function or a terminal would have, aimed at the sandbox account."""
     aim_environment_at(fleet_account, sandbox.endpoint, REGION, monkeypatch)
     return fleet_account
-
-
-@dataclass
-class LambdaContext:
-    """What the Lambda runtime hands a handler (https://docs.aws.amazon.com/lambda/latest/dg/python-context.html)."""
-
-    function_name: str = "lambda-health-auditor-AuditFunction"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:300000000001:function:lambda-health-auditor-AuditFunction"
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name: str = "/aws/lambda/lambda-health-auditor-AuditFunction"
-    log_stream_name: str = "2026/11/28/[$LATEST]abc"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
-def load_function(name: str):
-    """functions/<name>/app.py, imported the way the Lambda runtime imports a handler module."""
-    sys.path.insert(0, str(ROOT / "functions" / name))
-    try:
-        sys.modules.pop("app", None)
-        import app  # noqa: PLC0415
-
-        return app
-    finally:
-        sys.path.pop(0)
-        sys.modules.pop("app", None)
 
 
 def load_handler():
@@ -270,7 +242,7 @@ def test_run_table_output_names_each_finding(aws_env, sandbox, capsys, tmp_path)
 def test_failed_sources_become_coverage_gaps_not_healthy_functions(sandbox, fleet_account):
     faults = [
         Fault("DescribeLogGroups"),
-        Fault(r"GET /2019-09-25/functions/[^/]+/event-invoke-config/?", code="ServiceException", status=400),
+        Fault(r"GET /2019-09-25/functions/[^/]+/event-invoke-config/list", code="ServiceException", status=400),
     ]
     with FaultProxy(sandbox.endpoint, faults) as proxy:
         clients = AwsClients(fleet_account, region=REGION, endpoint_url=proxy.endpoint)
@@ -349,6 +321,25 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     assert "Resolved since the previous audit (1)" in digest and "nightly-cleanup" in digest
 
 
+def test_two_daily_audits_under_the_deployed_role_read_history_and_post_on_first_delivery(deployed):
+    """Under the role the template deploys (S3 answers a missing key with 403 to a caller without
+    s3:ListBucket): the second day's audit reads the first one's report, so what persists is ongoing,
+    and the notifier posts on the first delivery of each report."""
+    audit, notify = load_handler(), load_notify_handler()
+    audit.lambda_handler({**load_event("scheduled.json"), "time": iso(YESTERDAY)}, LambdaContext())
+    assert notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())["status"] == "posted"
+    audit.lambda_handler(load_event("scheduled.json"), LambdaContext())
+    assert notify.lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())["status"] == "posted"
+
+    report = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
+    assert report["previous_report"] == REPORT_KEY.replace(day(AT), day(YESTERDAY))
+    assert not [note for note in report["notes"] if "unreadable" in note]
+    persisting = {(f["function_name"], f["check_id"]): f for f in report["findings"]}
+    ongoing = persisting[("audit-trail", "log-retention-unset")]
+    assert (ongoing["status"], ongoing["first_seen"]) == ("ongoing", iso(YESTERDAY))
+    assert len(deployed["slack"].messages) == 2
+
+
 def test_a_fifth_of_calls_failing_gives_a_complete_report_that_never_calls_unread_healthy(sandbox, fleet_account):
     from botocore.config import Config
 
@@ -407,10 +398,10 @@ def test_no_environment_value_or_token_reaches_any_output(sandbox, deployed, cap
 
 def test_an_incoming_webhook_in_the_secret_posts_without_a_channel(deployed, monkeypatch):
     session, slack = deployed["session"], deployed["slack"]
-    webhook = session.client("secretsmanager").create_secret(
-        Name=f"webhook-{deployed['bucket']}", SecretString=json.dumps({"webhook_url": slack.webhook_url})
-    )["ARN"]
-    monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", webhook)
+    # The stack's secret (the one its role may read) holds a webhook URL instead of a bot token.
+    session.client("secretsmanager").put_secret_value(
+        SecretId=deployed["secret"], SecretString=json.dumps({"webhook_url": slack.webhook_url})
+    )
     monkeypatch.delenv("HEALTHAUDIT_SLACK_CHANNEL")
     load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())
     response = load_notify_handler().lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
@@ -425,7 +416,8 @@ class HurriedContext(LambdaContext):
     """A context whose deadline is near once the audit has started: it must stop reading and publish.
 
     The first question is Powertools Idempotency's (the in-progress record expires with the
-    invocation), the second the audit's first check, before its lookups; from the third on, 30 s are left.
+    invocation), the second the audit's first check, before its lookups; from the third on (the
+    lookups' check before their first call), 30 s are left.
     """
 
     asked: int = 0
@@ -440,7 +432,9 @@ def test_near_the_deadline_the_audit_publishes_what_it_read_marked_partial(deplo
     report = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
     assert response["partial"] is True and report["partial"] is True
     stopped = {gap["source"] for gap in report["coverage_gaps"] if "stopped early" in gap["reason"]}
-    assert stopped == {"report-records", "role-permissions", "service-graph"}  # every stage once time ran short
+    lookups = {"reserved-concurrency", "event-invoke-config"}  # stopped before their first call
+    assert stopped == lookups | {"report-records", "role-permissions", "service-graph"}  # every stage after them
+    assert report["metric_queries"]["series"] == 0  # no hourly series so near the deadline
     found = {(f["function_name"], f["check_id"]) for f in report["findings"]}
     assert ("fraud-scoring", "error-rate-high") in found  # what was read is still judged
     assert ("audit-trail", "log-retention-unset") in found

@@ -15,6 +15,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
+from healthaudit.audit import audit
+from healthaudit.collect.clients import AwsClients
+from healthaudit.collect.xray import RolePermission, tracing_permissions
+from healthaudit.config import AuditConfig
+from healthaudit.model import DataSource
+from healthaudit.sandbox.fleet import _tiny_zip
+from healthaudit.sandbox.iam_simulation import FULL_AWS_ACCESS, set_service_control_policies
 from healthaudit.sandbox.xray_graph import (
     AwsCall,
     HttpCall,
@@ -22,6 +29,7 @@ from healthaudit.sandbox.xray_graph import (
     put_lambda_invocation_trace,
     put_trace_documents,
 )
+from tests.support.clock import AT
 
 TRUST = json.dumps(
     {
@@ -667,3 +675,219 @@ def test_six_hours_is_allowed(aws):
     services = _graph(xray, T0.timestamp(), (T0 + timedelta(hours=6)).timestamp())
 
     assert ("checkout", "AWS::Lambda::Function") in _by_key(services)
+
+
+# ------------------------------------------------------------------------------------------------
+# Service control policies in SimulatePrincipalPolicy (test-support hook: set_service_control_policies)
+# ------------------------------------------------------------------------------------------------
+
+DENY_XRAY_OUTSIDE_EU = {
+    "Effect": "Deny",
+    "Action": "xray:*",
+    "Resource": "*",
+    "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}},
+}
+
+
+@pytest.fixture
+def organization(aws):
+    """Puts the test's account in an organization with the SCPs given; takes it out afterwards."""
+    account = aws.client("sts").get_caller_identity()["Account"]
+
+    def with_scps(*statements: dict) -> None:
+        set_service_control_policies(account, [FULL_AWS_ACCESS, *(_policy(s) for s in statements)])
+
+    yield with_scps
+    set_service_control_policies(account, None)
+
+
+def _xray_writer(iam, name: str = "fn-role") -> str:
+    arn = _role(iam, name)
+    iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess")
+    return arn
+
+
+def _region(region: str) -> list[dict]:
+    return [{"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": [region], "ContextKeyType": "string"}]
+
+
+def test_outside_an_organization_results_carry_no_organizations_detail(aws):
+    iam = aws.client("iam")
+    results = iam.simulate_principal_policy(PolicySourceArn=_xray_writer(iam), ActionNames=XRAY_ACTIONS)
+
+    assert all("OrganizationsDecisionDetail" not in r for r in results["EvaluationResults"])
+
+
+def test_an_scp_deny_ends_the_simulation_whatever_the_role_allows(aws, organization):
+    iam = aws.client("iam")
+    arn = _xray_writer(iam)
+    organization({"Effect": "Deny", "Action": "xray:PutTraceSegments", "Resource": "*"})
+
+    results = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=XRAY_ACTIONS)["EvaluationResults"]
+
+    assert [r["EvalDecision"] for r in results] == ["explicitDeny", "allowed"]
+    assert [r["OrganizationsDecisionDetail"]["AllowedByOrganizations"] for r in results] == [False, True]
+    assert results[0]["MatchedStatements"] == []  # undocumented for an SCP: the sandbox lists none
+
+
+def test_scps_without_full_aws_access_allow_nothing(aws):
+    iam = aws.client("iam")
+    arn = _xray_writer(iam)
+    account = arn.split(":")[4]
+    set_service_control_policies(account, [_policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})])
+    try:
+        results = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=XRAY_ACTIONS)["EvaluationResults"]
+    finally:
+        set_service_control_policies(account, None)
+
+    assert [r["EvalDecision"] for r in results] == ["implicitDeny", "implicitDeny"]
+    assert {r["OrganizationsDecisionDetail"]["AllowedByOrganizations"] for r in results} == {False}
+
+
+@pytest.mark.parametrize(
+    ("context", "decision", "allowed_by_organizations", "missing"),
+    [
+        (_region("eu-west-1"), "allowed", True, []),
+        (_region("us-east-1"), "explicitDeny", False, []),
+        ([], "allowed", True, ["aws:RequestedRegion"]),  # the SCP's key was not given: IAM says so
+    ],
+)
+def test_an_scp_condition_uses_the_context_entries(
+    aws, organization, context, decision, allowed_by_organizations, missing
+):
+    iam = aws.client("iam")
+    arn = _xray_writer(iam)
+    organization(DENY_XRAY_OUTSIDE_EU)
+
+    (result,) = iam.simulate_principal_policy(
+        PolicySourceArn=arn, ActionNames=["xray:PutTraceSegments"], ContextEntries=context
+    )["EvaluationResults"]
+
+    assert result["EvalDecision"] == decision
+    assert result["OrganizationsDecisionDetail"]["AllowedByOrganizations"] is allowed_by_organizations
+    assert result["MissingContextValues"] == missing
+
+
+# ------------------------------------------------------------------------------------------------
+# The collector: xray.tracing_permissions against the sandbox
+# ------------------------------------------------------------------------------------------------
+
+
+def test_the_collector_gives_iam_the_audited_region_and_the_role_as_principal(aws, organization):
+    iam = aws.client("iam")
+    arn = _role(iam)
+    iam.put_role_policy(
+        RoleName="fn-role",
+        PolicyName="tracing-from-this-role",
+        PolicyDocument=_policy(
+            {
+                "Effect": "Allow",
+                "Action": "xray:Put*",
+                "Resource": "*",
+                "Condition": {
+                    "ArnEquals": {"aws:PrincipalArn": arn},
+                    "StringEquals": {"aws:PrincipalAccount": arn.split(":")[4]},
+                },
+            }
+        ),
+    )
+    organization(DENY_XRAY_OUTSIDE_EU)
+
+    in_eu, failed = tracing_permissions(iam, [arn], "eu-west-1")
+    in_us, _ = tracing_permissions(iam, [arn], "us-east-1")
+
+    assert failed == {}
+    assert in_eu[arn] == RolePermission(decisions=dict.fromkeys(XRAY_ACTIONS, "allowed"))
+    assert in_us[arn].decisions == dict.fromkeys(XRAY_ACTIONS, "explicitDeny")
+    assert set(in_us[arn].denied_by_scp) == set(XRAY_ACTIONS)
+
+
+def test_missing_context_values_make_the_role_unread_not_refused(aws):
+    iam = aws.client("iam")
+    arn = _role(iam)
+    iam.put_role_policy(
+        RoleName="fn-role",
+        PolicyName="only-from-the-vpc",
+        PolicyDocument=_policy(
+            {
+                "Effect": "Allow",
+                "Action": "xray:*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-1"}},
+            }
+        ),
+    )
+
+    answers, failed = tracing_permissions(iam, [arn], "eu-west-1")
+
+    assert answers == {}
+    assert "MissingContextValues: aws:SourceVpc" in failed[arn]
+
+
+def test_a_role_that_is_not_a_role_arn_and_an_unknown_role_are_unread(aws):
+    iam = aws.client("iam")
+    account = aws.client("sts").get_caller_identity()["Account"]
+    gone = f"arn:aws:iam::{account}:role/deleted"
+
+    answers, failed = tracing_permissions(iam, ["not-an-arn", gone], "eu-west-1")
+
+    assert answers == {}
+    assert failed == {
+        "not-an-arn": "the execution role 'not-an-arn' is not an IAM role ARN",
+        gone: "SimulatePrincipalPolicy failed: NoSuchEntity",
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The audit: an SCP denial is reported as such; an undecidable role is a coverage gap
+# ------------------------------------------------------------------------------------------------
+
+
+def _traced_function(aws, name: str, role: str) -> None:
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="a.b",
+        Code={"ZipFile": _tiny_zip()},
+        TracingConfig={"Mode": "Active"},
+    )
+
+
+def test_an_audit_reports_an_scp_denial_as_the_organizations_doing(aws, organization):
+    iam = aws.client("iam")
+    _traced_function(aws, "scp-denied", _xray_writer(iam))
+    organization({"Effect": "Deny", "Action": "xray:*", "Resource": "*"})
+
+    report = audit(AwsClients(aws, region=aws.region_name), AuditConfig(), at=AT)
+
+    (finding,) = [f for f in report.findings if f.check_id == "tracing-not-permitted"]
+    assert "a service control policy of the AWS Organization denies" in finding.message
+    assert "not the role" in finding.message
+    assert set(finding.evidence["denied_by_service_control_policy"]) == set(XRAY_ACTIONS)
+
+
+def test_an_audit_calls_an_undecidable_role_a_coverage_gap_never_not_permitted(aws):
+    iam = aws.client("iam")
+    role = _role(iam)
+    iam.put_role_policy(
+        RoleName="fn-role",
+        PolicyName="only-with-mfa",
+        PolicyDocument=_policy(
+            {
+                "Effect": "Allow",
+                "Action": "xray:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ),
+    )
+    _traced_function(aws, "undecidable", role)
+
+    report = audit(AwsClients(aws, region=aws.region_name), AuditConfig(), at=AT)
+
+    assert not [f for f in report.findings if f.check_id in ("tracing-not-permitted", "traces-missing")]
+    (gap,) = [g for g in report.coverage_gaps if g.source == DataSource.ROLE_PERMISSIONS]
+    assert gap.function_name == "undecidable"
+    assert "aws:MultiFactorAuthPresent" in gap.reason
+    assert {f.name: f.status for f in report.functions} == {"undecidable": "unknown"}

@@ -226,7 +226,7 @@ def test_wildcard_resources_only_where_iam_offers_nothing_narrower(resources, fu
 
 def test_function_settings_are_read_only_on_this_accounts_functions(resources):
     for statement in _audit_statements(resources):
-        if _actions(statement) & {"lambda:GetFunctionConcurrency", "lambda:GetFunctionEventInvokeConfig"}:
+        if _actions(statement) & {"lambda:GetFunctionConcurrency", "lambda:ListFunctionEventInvokeConfigs"}:
             assert _resource_texts(statement) == {
                 "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"
             }, statement["Sid"]
@@ -242,6 +242,19 @@ def test_reports_are_read_and_written_only_under_reports_and_latest(resources, f
             "${ReportBucket.Arn}/reports/*",
             "${ReportBucket.Arn}/latest/*",
         }, f"{statement['Sid']} may write outside reports/ and latest/: {_resource_texts(statement)}"
+
+
+@pytest.mark.parametrize("function", ("AuditFunction", "NotifyFunction"))
+def test_report_readers_may_list_the_bucket_so_a_missing_key_is_404_not_403(resources, function):
+    """S3 answers a GET of a missing key with 403 to a caller without s3:ListBucket (API_GetObject.html)."""
+    listing = [s for s in _audit_statements(resources, function) if "s3:ListBucket" in _actions(s)]
+    assert len(listing) == 1, f"{function} needs exactly one s3:ListBucket statement"
+    assert _actions(listing[0]) == {"s3:ListBucket"}
+    assert listing[0]["Resource"] == {"Fn::GetAtt": ["ReportBucket", "Arn"]}, "ListBucket on the report bucket only"
+
+
+def test_the_merge_reads_only_reports_that_exist_and_may_not_list_the_bucket(resources):
+    assert not [s for s in _audit_statements(resources, "MergeFunction") if "s3:ListBucket" in _actions(s)]
 
 
 def test_slack_secret_and_config_parameter_are_granted_only_when_configured(resources):

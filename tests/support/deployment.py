@@ -1,6 +1,7 @@
 """What the template provisions for the functions, made in a sandbox account: the report bucket,
-the idempotency table, the Slack secret, the config parameter (aimed at a local Slack server), and
-their environment."""
+the idempotency table, the Slack secret, the config parameter (aimed at a local Slack server), the
+functions' execution roles with the template's policies (enforced by the sandbox), and their
+environment."""
 
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ from typing import Any
 
 import pytest
 
+from healthaudit.sandbox.sts_assume import lambda_service_assume_role
+from tests.support.functions import running_as_deployed
 from tests.support.slack_server import SlackServer
+from tests.support.stack_roles import create_function_roles
 
 TOKEN = "xoxb-test-token"
 CHANNEL = "C0123456789"
 
 
 @contextmanager
-def provision(session: Any, region: str) -> Iterator[dict[str, Any]]:
-    """The bucket, the table, the secret and the config parameter, with the local Slack server they point at."""
+def provision(session: Any, region: str, *, multi_account: bool = False) -> Iterator[dict[str, Any]]:
+    """The bucket, the table, the secret, the config parameter and the execution roles, with the local
+    Slack server they point at. Inside, handlers loaded with tests.support.functions.load_function run
+    with their own role's credentials; `stack["credentials"]` has them for functions run elsewhere."""
     s3 = session.client("s3")
     bucket = f"reports-{os.urandom(4).hex()}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -34,7 +40,7 @@ def provision(session: Any, region: str) -> Iterator[dict[str, Any]]:
         session.client("ssm").put_parameter(
             Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
         )
-        yield {
+        stack = {
             "s3": s3,
             "bucket": bucket,
             "table": table,
@@ -42,7 +48,22 @@ def provision(session: Any, region: str) -> Iterator[dict[str, Any]]:
             "parameter": parameter,
             "slack": slack,
             "session": session,
+            "account": session.client("sts").get_caller_identity()["Account"],
+            "region": region,
         }
+        parameters = {
+            "SlackSecretArn": secret,
+            "SlackChannel": CHANNEL,
+            "ConfigParameterName": parameter,
+            "MultiAccount": "true" if multi_account else "false",
+        }
+        stack["roles"] = create_function_roles(session, stack, parameters)
+        stack["credentials"] = {
+            function: lambda_service_assume_role(role, session_name=function)
+            for function, role in stack["roles"].items()
+        }
+        with running_as_deployed(stack["credentials"]):
+            yield stack
 
 
 def create_idempotency_table(session: Any, name: str) -> str:
@@ -72,9 +93,11 @@ def aim_environment_at(session: Any, endpoint: str, region: str, monkeypatch: py
 
 
 @contextmanager
-def provisioned(session: Any, region: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def provisioned(
+    session: Any, region: str, monkeypatch: pytest.MonkeyPatch, *, multi_account: bool = False
+) -> Iterator[dict[str, Any]]:
     """`provision`, with the environment the template gives the functions set in this process."""
-    with provision(session, region) as stack:
+    with provision(session, region, multi_account=multi_account) as stack:
         monkeypatch.setenv("HEALTHAUDIT_BUCKET", stack["bucket"])
         monkeypatch.setenv("HEALTHAUDIT_IDEMPOTENCY_TABLE", stack["table"])
         monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", stack["parameter"])

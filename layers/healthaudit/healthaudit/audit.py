@@ -8,12 +8,13 @@ from typing import Callable
 
 from aws_lambda_powertools import Tracer
 
+from .checks.cold_start_regression import provisioned_invocations_hiding_cold_starts
 from .checks.registry import REGISTRY, all_checks, run_checks
 from .checks.tracing_disabled import UNTRACEABLE_SOURCES
 from .collect.clients import AwsClients
 from .collect.errors import STOPPED_EARLY
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
-from .collect.snapshot import collect_snapshot
+from .collect.snapshot import collect_snapshot, deadline_guard
 from .config import AuditConfig, Thresholds
 from .model import (
     AccountSnapshot,
@@ -47,9 +48,11 @@ def audit(
     window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
     account = account or clients.account_id()
     history = history or History()
+    if time_left is not None:
+        time_left = clients.watch(time_left)  # once time is short, the clients retry less
     snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history, time_left)
 
-    notes: list[str] = _history_notes(snapshot, history) + _tracing_exemptions(snapshot)
+    notes: list[str] = _history_notes(snapshot, history) + _tracing_exemptions(snapshot) + _provisioned_notes(snapshot)
     thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
     findings = list(
         run_checks(
@@ -60,7 +63,7 @@ def audit(
         )
     )
     findings = _apply_suppressions(findings, snapshot, config)
-    findings, series_queries = _with_hourly_series(clients, findings, snapshot, notes)
+    findings, series_queries = _with_hourly_series(clients, findings, snapshot, notes, deadline_guard(time_left))
     return AuditReport(
         account=account,
         region=clients.region,
@@ -71,11 +74,13 @@ def audit(
         coverage_gaps=snapshot.gaps + tuple(gap for fn in snapshot.functions for gap in _function_gaps(fn)),
         api_calls=clients.api_calls(),
         api_errors=clients.api_errors(),
-        partial=any(gap.reason == STOPPED_EARLY for gap in snapshot.gaps),
+        partial=any(gap.reason == STOPPED_EARLY for gap in snapshot.gaps)
+        or any(STOPPED_EARLY in fn.unread.values() for fn in snapshot.functions),
         metric_queries={"fleet": fleet_queries, "series": series_queries},
         scope=config.scope,
         notes=tuple(notes),
         log_stats=snapshot.log_stats,
+        logs_insights_bytes_scanned=snapshot.logs_bytes_scanned,
         service_graph={fn.name: fn.trace_node for fn in snapshot.functions if fn.trace_node is not None},
     )
 
@@ -87,6 +92,21 @@ def _tracing_exemptions(snapshot: AccountSnapshot) -> list[str]:
         if fn.tracing_mode != "Active" and sources:
             notes.append(
                 f"{fn.name}: exempt from tracing-disabled: X-Ray cannot trace invocations from {', '.join(sources)}"
+            )
+    return notes
+
+
+def _provisioned_notes(snapshot: AccountSnapshot) -> list[str]:
+    """Why cold-start-regression did not judge a function that ran on provisioned concurrency."""
+    notes = []
+    for fn in snapshot.functions:
+        invocations = provisioned_invocations_hiding_cold_starts(fn)
+        if invocations and fn.logs_current is not None and fn.logs_baseline is not None:
+            notes.append(
+                f"{fn.name}: cold-start-regression not judged: it ran on provisioned concurrency"
+                f" ({invocations:.0f} invocations in the window and its baseline), whose initialisations"
+                " write an Init Duration as cold starts do, and text-format REPORT lines cannot tell them"
+                " apart (the JSON log format can)"
             )
     return notes
 
@@ -123,9 +143,16 @@ def _apply_suppressions(findings: list[Finding], snapshot: AccountSnapshot, conf
 
 @tracer.capture_method(capture_response=False)
 def _with_hourly_series(
-    clients: AwsClients, findings: list[Finding], snapshot: AccountSnapshot, notes: list[str]
+    clients: AwsClients,
+    findings: list[Finding],
+    snapshot: AccountSnapshot,
+    notes: list[str],
+    near_deadline: Callable[[], bool],
 ) -> tuple[list[Finding], int]:
-    """Second, small metrics pass: hourly series over the current window, for active findings only."""
+    """Second, small metrics pass: hourly series over the current window, for active findings only.
+
+    Skipped when the deadline is near: the series only illustrate, and each finding keeps its evidence.
+    """
     wanted: dict[tuple[str, str], MetricRequest] = {}
     for finding in findings:
         if finding.suppressed_by or not finding.function_arn:
@@ -135,6 +162,9 @@ def _with_hourly_series(
                 owner=finding.function_arn, metric=metric, function_name=finding.function_name
             )
     if not wanted:
+        return findings, 0
+    if near_deadline():
+        notes.append("hourly series left out: the audit was near its Lambda deadline (each finding keeps its evidence)")
         return findings, 0
     results = fetch_metrics(
         clients.client("cloudwatch"), list(wanted.values()), snapshot.window.start, snapshot.window.end, HOURLY

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .fanout import Target
@@ -51,23 +51,23 @@ class ReportCreated:
     delivery: dict[str, Any]
 
 
-def parse_audit_event(event: Any) -> AuditEvent:
+def parse_audit_event(event: Any, now: datetime | None = None) -> AuditEvent:
     """The scheduled or manual-run event. A scheduled run is identified by its schedule and time (Scheduler
     gives every attempt a new id, but the same scheduled time); a manual run by its event id."""
     fields = _mapping(event, "event")
     source = _text(fields, "source", "event")
-    at = parse_time(fields.get("time"), "event.time")
+    if source not in (MANUAL_SOURCE, SCHEDULED_SOURCE):
+        raise InvalidEvent(
+            f"event.source: got {_shown(source)}, expected {SCHEDULED_SOURCE!r} (the schedule)"
+            f" or {MANUAL_SOURCE!r} (a manual run)"
+        )
+    at = audit_time(fields.get("time"), "event.time", now)
     if source == MANUAL_SOURCE:
         detail = fields.get("detail", {})
         if detail is not None and not isinstance(detail, Mapping):
             raise InvalidEvent(f"event.detail: got {_shown(detail)}, expected a mapping of run overrides")
         delivery = {"manual-run": _text(fields, "id", "event")}
         return AuditEvent(at=at, manual=True, detail=detail or {}, delivery=delivery)
-    if source != SCHEDULED_SOURCE:
-        raise InvalidEvent(
-            f"event.source: got {_shown(source)}, expected {SCHEDULED_SOURCE!r} (the schedule)"
-            f" or {MANUAL_SOURCE!r} (a manual run)"
-        )
     resources = fields.get("resources", [])
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
         raise InvalidEvent(f"event.resources: got {_shown(resources)}, expected a list of ARNs")
@@ -80,10 +80,11 @@ def parse_audit_event(event: Any) -> AuditEvent:
     return AuditEvent(at=at, manual=False, delivery=delivery)
 
 
-def parse_target_event(event: Any) -> TargetEvent:
+def parse_target_event(event: Any, now: datetime | None = None) -> TargetEvent:
     fields = _mapping(event, "event")
     return TargetEvent(
-        target=Target.from_dict(fields.get("target"), "event.target"), at=parse_time(fields.get("time"), "event.time")
+        target=Target.from_dict(fields.get("target"), "event.target"),
+        at=audit_time(fields.get("time"), "event.time", now),
     )
 
 
@@ -133,6 +134,30 @@ def parse_report_created(event: Any) -> ReportCreated:
         "sequencer": str(written.get("sequencer", "")),
     }
     return ReportCreated(bucket=bucket, key=key, delivery=delivery)
+
+
+#: CloudWatch keeps data points of an hour or longer for 455 days (15 months):
+#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html
+METRIC_RETENTION = timedelta(days=455)
+#: How far ahead of this clock an event's time may be before it is refused as a time nobody can audit yet.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def audit_time(value: Any, source: str, now: datetime | None = None) -> datetime:
+    """The end of the window to audit: a time whose metrics CloudWatch may still hold, and not in the future.
+
+    `sam local generate-event` fills in 1970-01-01; auditing that would publish an empty, all-healthy report.
+    """
+    at = parse_time(value, source)
+    now = now or datetime.now(UTC)
+    if at > now + CLOCK_SKEW:
+        raise InvalidEvent(f"{source}: got {value!r}, which is in the future (now {now:%Y-%m-%dT%H:%M:%SZ})")
+    if at < now - METRIC_RETENTION:
+        raise InvalidEvent(
+            f"{source}: got {value!r}, more than {METRIC_RETENTION.days} days ago: CloudWatch keeps no metrics"
+            " for that window"
+        )
+    return at
 
 
 def parse_time(value: Any, source: str) -> datetime:

@@ -242,7 +242,8 @@ class LogStats:
     end: datetime
     invocations: int = 0
     cold_starts: int = 0
-    """On-demand cold starts: REPORT records with an Init Duration."""
+    """REPORT records with an Init Duration: in the JSON log format on-demand ones only; in the text
+    format provisioned-concurrency initialisations too (the text cannot tell them apart)."""
     init_durations: Mapping[str, Any] = field(default_factory=dict)
     """A bounded uniform sample of the init durations (healthaudit.stats.BoundedSample.to_dict())."""
     max_memory_used_mb: float | None = None
@@ -303,9 +304,13 @@ class FunctionSnapshot:
     tags: Mapping[str, str] = field(default_factory=dict)
     event_sources: tuple[EventSource, ...] = ()
     reserved_concurrency: int | None = None
-    on_failure_destination: str | None = None
+    failure_destinations: Mapping[str, str | None] = field(default_factory=dict)
+    """By qualifier ($LATEST, version, alias) with an asynchronous invocation config: its on-failure
+    destination, or None where that config has none. Read only for candidates of no-failure-destination."""
     log_retention_days: int | None = None
     log_group_exists: bool | None = None
+    log_format: str = "Text"
+    """LoggingConfig.LogFormat: Text or JSON."""
     current: MetricWindow = field(default_factory=MetricWindow)
     baseline: MetricWindow = field(default_factory=MetricWindow)
     logs_current: LogStats | None = None
@@ -315,6 +320,9 @@ class FunctionSnapshot:
     """The execution role's ARN."""
     xray_permission: Mapping[str, str] = field(default_factory=dict)
     """IAM's decision (allowed, explicitDeny, implicitDeny) for each X-Ray write action, for traced functions."""
+    xray_denied_by_scp: tuple[str, ...] = ()
+    """The X-Ray write actions an AWS Organizations service control policy denies
+    (OrganizationsDecisionDetail.AllowedByOrganizations false): no change to the role can allow them."""
     trace_node: TraceNode | None = None
     """The function's node in the X-Ray service graph over the window; None when it has none."""
     unread: Mapping[DataSource, str] = field(default_factory=dict)
@@ -382,6 +390,8 @@ class AccountSnapshot:
     log_stats: Mapping[str, tuple[LogStats, ...]] = field(default_factory=dict)
     log_scan: tuple[datetime, datetime] | None = None
     """The time range of REPORT records this audit read itself."""
+    logs_bytes_scanned: int = 0
+    """What this audit's Logs Insights queries scanned (their statistics.bytesScanned, added up)."""
 
     def finding(self, message: str, evidence: Mapping[str, Any] | None = None) -> Observation:
         return Observation(message=message, evidence=dict(evidence or {}))
@@ -515,6 +525,9 @@ class AuditReport:
     """The audit stopped reading early to finish before its deadline; its coverage gaps say what was not read."""
     previous_report: str | None = None
     """The key of the report this one was compared with, if any."""
+    logs_insights_bytes_scanned: int = 0
+    """What the audit's Logs Insights queries scanned, added up from each query's statistics.bytesScanned:
+    Insights is billed by the bytes it scans."""
     schema_version: str = SCHEMA_VERSION
 
     @property
@@ -550,6 +563,7 @@ class AuditReport:
             "api_errors": dict(sorted(self.api_errors.items())),
             "partial": self.partial,
             "metric_queries": dict(self.metric_queries),
+            "logs_insights_bytes_scanned": self.logs_insights_bytes_scanned,
             "notes": list(self.notes),
             "resolved": [f.to_dict() for f in self.resolved],
             "previous_report": self.previous_report,
@@ -572,6 +586,7 @@ class AuditReport:
             api_errors=dict(data.get("api_errors", {})),
             partial=bool(data.get("partial", False)),
             metric_queries=dict(data.get("metric_queries", {})),
+            logs_insights_bytes_scanned=int(data.get("logs_insights_bytes_scanned", 0)),
             scope=data.get("scope"),
             notes=tuple(data.get("notes", [])),
             resolved=tuple(Finding.from_dict(f) for f in data.get("resolved", [])),

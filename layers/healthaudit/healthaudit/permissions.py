@@ -9,9 +9,18 @@ from .checks.registry import all_checks
 from .collect.snapshot import SOURCE_PERMISSIONS
 
 # The audit writes its report and reads the previous one (history); both read the config document.
-AUDIT_PUBLISHER_PERMISSIONS = ("s3:PutObject", "s3:GetObject", "ssm:GetParameter")
+# s3:ListBucket makes S3 answer a missing key with 404 NoSuchKey; without it S3 answers 403 AccessDenied
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"), and the first
+# read of a key not written yet (the day's report, notify.json) would look like a denial.
+AUDIT_PUBLISHER_PERMISSIONS = ("s3:PutObject", "s3:GetObject", "s3:ListBucket", "ssm:GetParameter")
 # The notifier reads the report, records its outcome beside it, and reads the Slack token.
-NOTIFY_PERMISSIONS = ("s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue", "ssm:GetParameter")
+NOTIFY_PERMISSIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+)
 # Both record each delivered event, to handle duplicates once (Powertools Idempotency on DynamoDB).
 IDEMPOTENCY_PERMISSIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 

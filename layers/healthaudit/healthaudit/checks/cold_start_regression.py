@@ -19,11 +19,11 @@ SAMPLES_IN_EVIDENCE = 200
         " init phase, or use provisioned concurrency or SnapStart for latency-sensitive paths."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html",
-    needs=(DataSource.REPORT_RECORDS,),
+    needs=(DataSource.REPORT_RECORDS, DataSource.METRICS),
 )
 def cold_start_regression(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
     current, baseline = fn.logs_current, fn.logs_baseline
-    if current is None or baseline is None:
+    if current is None or baseline is None or provisioned_invocations_hiding_cold_starts(fn):
         return
     duration = _duration_regression(current, baseline, thresholds)
     rate = _rate_regression(current, baseline, thresholds)
@@ -41,6 +41,21 @@ def cold_start_regression(fn: FunctionSnapshot, thresholds: Thresholds) -> Itera
             "current_samples": list(current.init_values[:SAMPLES_IN_EVIDENCE]),
         },
     )
+
+
+def provisioned_invocations_hiding_cold_starts(fn: FunctionSnapshot) -> float:
+    """Invocations on provisioned concurrency, in the window or its baseline, that make the cold starts unjudgeable.
+
+    A provisioned-concurrency environment's first REPORT carries an Init Duration as an on-demand
+    cold start's does, and the text log format cannot tell them apart: a window in which the function
+    ran on provisioned concurrency (ProvisionedConcurrencyInvocations > 0) is not judged. The JSON
+    format can (platform.initStart's initializationType), so its cold starts are on-demand only: 0.
+    https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
+    """
+    if fn.log_format == "JSON":
+        return 0.0
+    metric = "ProvisionedConcurrencyInvocations"
+    return fn.current.sum(metric) + fn.baseline.sum(metric)
 
 
 def _duration_regression(current: LogStats, baseline: LogStats, thresholds: Thresholds) -> dict[str, Any]:

@@ -1,11 +1,11 @@
-"""boto3 clients for one account and region: adaptive retries, and every API call counted."""
+"""boto3 clients for one account and region: adaptive retries, fewer near the deadline, and every API call counted."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
@@ -18,6 +18,12 @@ RETRY_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="healthaudit",
 )
+#: botocore's max_attempts counts retries, so RETRY_CONFIG makes up to nine attempts, sleeping before
+#: each retry a jittered min(2^n, 20) s: up to 91 s of backoff for one call. Once less time than this
+#: is left, the clients handed out make two attempts at most (under a second of backoff), so one slow
+#: call cannot eat the time the audit keeps to judge and store what it read.
+HURRY_SECONDS = 180.0
+HURRIED_ATTEMPTS = 2
 
 
 @dataclass
@@ -45,7 +51,11 @@ class CallCounter:
 
 
 class AwsClients:
-    """One home for the boto3 clients that the collectors and publishers use for a target."""
+    """One home for the boto3 clients that the collectors and publishers use for a target.
+
+    Once the time left, as :meth:`watch` passes it on, falls below HURRY_SECONDS, :meth:`client`
+    hands out clients that retry less: fetch a client where it is used, not once for a whole audit.
+    """
 
     def __init__(
         self, session: boto3.Session, region: str, endpoint_url: str | None = None, config: Config = RETRY_CONFIG
@@ -55,21 +65,35 @@ class AwsClients:
         self.endpoint_url = endpoint_url
         self.config = config
         self.counter = CallCounter()
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()
+        self._hurried = False
+
+    def watch(self, time_left: Callable[[], float]) -> Callable[[], float]:
+        """`time_left` (seconds, a Lambda context's, say), passed on: every answer it gives the audit's
+        deadline checks also tells these clients whether time is short, without asking it once more."""
+
+        def watched() -> float:
+            left = time_left()
+            self._hurried = left < HURRY_SECONDS
+            return left
+
+        return watched
 
     def client(self, service: str) -> Any:
+        key = (service, self._hurried)
         with self._lock:
-            if service not in self._clients:
-                kwargs: dict[str, Any] = {"region_name": self.region, "config": self.config}
+            if key not in self._clients:
+                config = hurried_config(self.config) if key[1] else self.config
+                kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 client = self.session.client(service, **kwargs)
                 client.meta.events.register("before-call", self.counter.on_call)
                 # Registered first, so botocore's own retry handler still decides whether to retry.
                 client.meta.events.register_first("needs-retry", self.counter.on_attempt)
-                self._clients[service] = client
-            return self._clients[service]
+                self._clients[key] = client
+            return self._clients[key]
 
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
@@ -79,3 +103,16 @@ class AwsClients:
 
     def api_errors(self) -> dict[str, int]:
         return dict(self.counter.errors)
+
+
+def hurried_config(config: Config) -> Config:
+    """`config` with at most HURRIED_ATTEMPTS attempts a call (never more than it allowed), same retry mode."""
+    retries = dict(config.retries or {})
+    allowed = retries.get("total_max_attempts")
+    if allowed is None and "max_attempts" in retries:
+        allowed = retries["max_attempts"] + 1  # botocore's max_attempts counts retries only
+    attempts = HURRIED_ATTEMPTS if allowed is None else min(int(allowed), HURRIED_ATTEMPTS)
+    hurried: dict[str, Any] = {"total_max_attempts": attempts}
+    if "mode" in retries:
+        hurried["mode"] = retries["mode"]
+    return config.merge(Config(retries=hurried))

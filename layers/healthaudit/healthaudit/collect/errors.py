@@ -1,13 +1,15 @@
 """How a failed AWS call is described in a coverage gap: the error code and operation, never payloads."""
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 
 class MalformedResponse(ValueError):
     """An AWS answer lacks a field its API reference says it always carries; the message names the field."""
 
 
-READ_ERRORS = (ClientError, BotoCoreError, MalformedResponse)
+# botocore raises ResponseParserError (not a BotoCoreError) for an answer it cannot parse.
+READ_ERRORS = (ClientError, BotoCoreError, ResponseParserError, MalformedResponse)
 
 STOPPED_EARLY = "not read: the audit stopped early to finish before its Lambda deadline"
 """The reason of every source left unread because the Lambda deadline was near (the report is then partial)."""
@@ -19,4 +21,6 @@ def describe_error(error: Exception) -> str:
         return f"{error.operation_name} failed: {code}"
     if isinstance(error, MalformedResponse):
         return str(error)
+    if isinstance(error, ResponseParserError):
+        return "the answer could not be parsed"
     return f"{type(error).__name__}"

@@ -80,14 +80,14 @@ def get_account_settings(lambda_client: Any) -> AccountSettings:
 
 
 @tracer.capture_method(capture_response=False)
-def describe_log_groups(logs_client: Any, wanted: Iterable[str]) -> dict[str, int | None]:
-    """Retention in days (None: never expires) of each wanted log group that exists.
+def describe_log_groups(logs_client: Any, wanted: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The DescribeLogGroups entry (retentionInDays, logGroupClass, ...) of each wanted log group that exists.
 
     Default groups are read in pages under /aws/lambda/; a custom group (LoggingConfig.LogGroup) is read
     by its own name as prefix, once per distinct group.
     """
     wanted = set(wanted)
-    found: dict[str, int | None] = {}
+    found: dict[str, dict[str, Any]] = {}
     prefixes = [DEFAULT_LOG_GROUP_PREFIX] if any(n.startswith(DEFAULT_LOG_GROUP_PREFIX) for n in wanted) else []
     prefixes += sorted(name for name in wanted if not name.startswith(DEFAULT_LOG_GROUP_PREFIX))
     paginator = logs_client.get_paginator("describe_log_groups")
@@ -95,7 +95,7 @@ def describe_log_groups(logs_client: Any, wanted: Iterable[str]) -> dict[str, in
         for page in paginator.paginate(logGroupNamePrefix=prefix, PaginationConfig={"PageSize": LOG_GROUPS_PAGE}):
             for group in page.get("logGroups") or []:
                 if group.get("logGroupName") in wanted:
-                    found[group["logGroupName"]] = group.get("retentionInDays")
+                    found[group["logGroupName"]] = group
     return found
 
 

@@ -1,54 +1,104 @@
 """REPORT records through CloudWatch Logs Insights: invocations, on-demand cold starts, init durations, memory.
 
 Up to 50 log groups a query, queries run concurrently under a limit below the account's quota of
-concurrent queries, each polled until a deadline and stopped if it runs past it. A query that
-returns the 10,000-row cap is split in two time halves and run again, so no row is lost.
+concurrent queries, each polled until a deadline and stopped if it runs past it. StartQuery takes a
+limit of up to 100,000 rows and GetQueryResults pages them, 10,000 a page, with nextToken
+(https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html:
+"You can retrieve up to 100,000 log event results from a query ... by using pagination"): every
+page is read, and a query that returns its row limit is split in two time halves and run again, so
+no row is lost. Each query's ``statistics.bytesScanned`` (what Insights bills) is added up.
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
 
-On-demand cold starts are the REPORT records that carry an Init Duration: invocations on
-provisioned-concurrency environments report none (their init ran ahead of time), and SnapStart
-restores report a Restore Duration instead.
+When a query fails, one bad log group must not blind the other 49: a batch whose StartQuery is
+refused (a group deleted since it was listed, access denied on one group, a group Insights cannot
+query) or whose query ends Failed is bisected until the groups that fail are alone; throttling,
+service errors and a malformed query are not a group's fault and fail the batch as they are. Once
+eight groups of a batch have been bisected down to groups that each failed for the same reason
+(every one of them denied, say), that reason is the account's, not a group's, and the batches
+failing for it are not bisected further. A query that times out
+(Insights' Timeout status, or still running at the deadline) is split into its two time halves and
+each is run once more; a half that times out again makes its groups a gap.
+
+Init Duration is read from the text REPORT line with ``parse``: Insights' discovered-fields table
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html)
+lists @type, @requestId, @duration, @billedDuration, @memorySize and @maxMemoryUsed for Lambda, not
+@initDuration; whether Insights discovers that one is undocumented, and nothing here depends on it.
+
+Cold starts are on-demand initialisations. Provisioned-concurrency environments are initialised
+ahead of their first invocation, and that invocation's REPORT carries an Init Duration all the
+same; SnapStart restores report a Restore Duration instead. In the text format nothing tells a
+provisioned initialisation from an on-demand one, so text-format cold starts include provisioned
+ones (the cold-start check does not judge a window in which the function ran on provisioned
+concurrency). In the JSON format each execution environment writes to a log stream of its own,
+opened by its ``platform.initStart`` / ``platform.initReport`` with ``initializationType``
+(https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html): a
+``platform.report`` with ``initDurationMs`` counts as a cold start only when its stream's
+initialisation was ``on-demand``. One whose stream's initialisation is not in the range read (a
+provisioned environment initialised earlier, or an on-demand one whose init straddled the range's
+start) is not counted.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from botocore.exceptions import ClientError
 
 from ..stats import BoundedSample
-from .errors import READ_ERRORS, STOPPED_EARLY, describe_error
+from .errors import READ_ERRORS, STOPPED_EARLY, MalformedResponse, describe_error
 
 MAX_LOG_GROUPS_PER_QUERY = 50
-MAX_ROWS = 10_000
+MAX_ROWS = 100_000
+"""StartQuery's largest limit: "The maximum limit is 100,000"."""
+RESULTS_PAGE = 10_000
+"""GetQueryResults' maxItems: "The maximum is 10,000 log events per request"."""
 MIN_SPLIT = timedelta(minutes=1)
 
-# Lambda's text REPORT line: Insights discovers @type, @initDuration, @maxMemoryUsed and @memorySize
-# (memory in bytes, as Lambda's sample queries divide by 1000 twice):
-# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html
+# Lambda's text REPORT line: @type, @maxMemoryUsed and @memorySize are discovered fields (memory in bytes,
+# as AWS's sample queries divide by 1000 twice); Init Duration is parsed from the message, as AWS's
+# SnapStart sample query parses Restore Duration.
+_PARSE_INIT = r"parse @message /Init Duration: (?<init_ms>[0-9.]+) ms/"
 TEXT_TOTALS = (
-    'filter @type = "REPORT"'
-    " | stats count(*) as invocations, count(@initDuration) as cold_starts,"
+    f'filter @type = "REPORT" | {_PARSE_INIT}'
+    " | stats count(*) as invocations, count(init_ms) as cold_starts,"
     " max(@maxMemoryUsed) as max_memory_used, max(@memorySize) as memory_size by @log"
 )
-TEXT_INITS = 'filter @type = "REPORT" and ispresent(@initDuration) | fields @log, @initDuration as init_ms'
-# The JSON log format's platform.report record:
-# https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html#platform-report
+TEXT_INITS = f'filter @type = "REPORT" | {_PARSE_INIT} | filter ispresent(init_ms) | fields @log, init_ms'
+# The JSON log format's platform records:
+# https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
 JSON_TOTALS = (
     'filter type = "platform.report"'
-    " | stats count(*) as invocations, count(record.metrics.initDurationMs) as cold_starts,"
-    " max(record.metrics.maxMemoryUsedMB) as max_memory_used, max(record.metrics.memorySizeMB) as memory_size"
-    " by @log"
+    " | stats count(*) as invocations, max(record.metrics.maxMemoryUsedMB) as max_memory_used,"
+    " max(record.metrics.memorySizeMB) as memory_size by @log"
 )
 JSON_INITS = (
-    'filter type = "platform.report" and ispresent(record.metrics.initDurationMs)'
-    " | fields @log, record.metrics.initDurationMs as init_ms"
+    'filter type in ["platform.initStart", "platform.initReport"]'
+    ' or (type = "platform.report" and ispresent(record.metrics.initDurationMs))'
+    " | fields @log, @logStream, type, record.initializationType as init_type,"
+    " record.metrics.initDurationMs as init_ms"
 )
 BYTES_PER_MB = 1_000_000
+
+#: Groups of one batch that, bisected one by one, all failed for the same reason: the reason is the account's.
+ACCOUNT_WIDE_AFTER = 8
+#: Errors that are no log group's fault: bisecting the batch would only multiply them.
+NOT_A_GROUPS_FAULT = frozenset(
+    {
+        "ThrottlingException",
+        "LimitExceededException",
+        "ServiceUnavailableException",
+        "MalformedQueryException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+    }
+)
 
 
 @dataclass
@@ -69,6 +119,10 @@ class LogScan:
     failed: dict[str, str] = field(default_factory=dict)
     """Log groups whose records could not be read, with the reason."""
     queries: int = 0
+    bytes_scanned: int = 0
+    """The sum of the queries' statistics.bytesScanned: what Logs Insights bills."""
+    query_bytes: tuple[int, ...] = ()
+    """statistics.bytesScanned of each query started, in the order they ended."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +133,9 @@ class ScanSettings:
     poll_seconds: float = 1.0
     sample_capacity: int = 500
     max_rows: int = MAX_ROWS
-    """Rows a query may return; a range that fills it is split (Insights' own cap is 10,000)."""
+    """Rows a query may return (StartQuery's limit); a range that fills it is split."""
+    page_size: int = RESULTS_PAGE
+    """Rows a GetQueryResults page may hold (maxItems)."""
 
 
 def scan_report_records(
@@ -95,7 +151,8 @@ def scan_report_records(
     """Scan [start, end) of each log group; `groups` maps a log group name to its format (Text or JSON).
 
     A query still running at its deadline, or when `must_stop()` says so (the Lambda deadline is
-    near), is stopped with StopQuery, and its groups are reported as failed: none is left running.
+    near), is stopped with StopQuery: none is left running. A stop for the Lambda deadline makes
+    its groups failed with :data:`STOPPED_EARLY`.
     """
     scan = LogScan()
     batches = []
@@ -113,32 +170,79 @@ def scan_report_records(
             scan.stats.update(stats)
             scan.failed.update(failed)
     scan.queries = runner.started
+    scan.query_bytes = tuple(runner.query_bytes)
+    scan.bytes_scanned = sum(runner.query_bytes)
     return scan
 
 
 def _scan_batch(
     runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime, settings: ScanSettings
 ) -> tuple[dict[str, GroupStats], dict[str, str]]:
-    totals_query, inits_query = (TEXT_TOTALS, TEXT_INITS) if log_format == "Text" else (JSON_TOTALS, JSON_INITS)
-    stats: dict[str, GroupStats] = {}
+    """The batch's statistics; on a failure that may be one group's, the batch's halves, each on its own."""
     try:
-        for row in runner.rows(totals_query, names, start, end):
-            parsed = totals_from_row(row, log_format, settings.sample_capacity)
-            if parsed is not None:
-                stats[parsed[0]] = parsed[1]
-        for row in runner.rows(inits_query, names, start, end):
-            init = init_duration_from_row(row)
-            if init is not None and init[0] in stats:
-                stats[init[0]].init_durations.add(init[1])
-    except READ_ERRORS as error:
-        return {}, {name: describe_error(error) for name in names}
-    except QueryFailed as failure:
-        return {}, {name: str(failure) for name in names}
-    return stats, {}
+        return _read_batch(runner, log_format, names, start, end, settings), {}
+    except (*READ_ERRORS, QueryFailed) as error:
+        reason = _reason(error)
+        if len(names) == 1 or not _may_be_one_groups_fault(error) or runner.is_account_wide(reason):
+            return {}, {name: reason for name in names}
+    middle = len(names) // 2
+    stats, failed = {}, {}
+    for half in (names[:middle], names[middle:]):
+        half_stats, half_failed = _scan_batch(runner, log_format, half, start, end, settings)
+        stats.update(half_stats)
+        failed.update(half_failed)
+    if not stats and len(set(failed.values())) == 1 and len(names) >= ACCOUNT_WIDE_AFTER:
+        runner.learn_account_wide(next(iter(failed.values())))
+    return stats, failed
+
+
+def _read_batch(
+    runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime, settings: ScanSettings
+) -> dict[str, GroupStats]:
+    totals_query, inits_query = (TEXT_TOTALS, TEXT_INITS) if log_format == "Text" else (JSON_TOTALS, JSON_INITS)
+    stats = merge_totals(runner.rows(totals_query, names, start, end), log_format, settings.sample_capacity)
+    init_rows = runner.rows(inits_query, names, start, end)
+    if log_format == "Text":
+        inits: Iterable[tuple[str, float]] = filter(None, map(init_duration_from_row, init_rows))
+    else:
+        by_group = on_demand_inits(init_rows)
+        for group, group_stats in stats.items():
+            group_stats.cold_starts = len(by_group.get(group, ()))
+        inits = ((group, value) for group, values in by_group.items() for value in values)
+    for group, value in inits:
+        if group in stats:
+            stats[group].init_durations.add(value)
+    return stats
+
+
+#: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html (status)
+QUERY_STATUSES = ("Scheduled", "Running", "Complete", "Failed", "Cancelled", "Timeout", "Unknown")
+RUNNING_STATUSES = ("Scheduled", "Running")
 
 
 class QueryFailed(RuntimeError):
-    pass
+    """A query that ended without results: Failed, Cancelled, Unknown, or stopped."""
+
+
+class QueryTimedOut(QueryFailed):
+    """A query that timed out: Insights' Timeout status, or still running at the deadline."""
+
+
+def _reason(error: Exception) -> str:
+    return str(error) if isinstance(error, QueryFailed) else describe_error(error)
+
+
+def _may_be_one_groups_fault(error: Exception) -> bool:
+    """A refused StartQuery or a Failed query may come from one log group; throttling or a timeout does not."""
+    if isinstance(error, QueryTimedOut) or str(error) == STOPPED_EARLY:
+        return False
+    if isinstance(error, QueryFailed):
+        return True
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        return code not in NOT_A_GROUPS_FAULT and status < 500
+    return False
 
 
 class _QueryRunner:
@@ -152,14 +256,42 @@ class _QueryRunner:
     ):
         self.logs, self.settings, self.clock, self.sleep, self.must_stop = logs, settings, clock, sleep, must_stop
         self.started = 0
+        self.query_bytes: list[int] = []
+        self._account_wide: set[str] = set()
+        self._lock = threading.Lock()
 
-    def rows(self, query: str, names: Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
-        """All result rows for [start, end); a range that hits the row cap is split in halves."""
-        rows = self._run(query, names, start, end)
+    def is_account_wide(self, reason: str) -> bool:
+        with self._lock:
+            return reason in self._account_wide
+
+    def learn_account_wide(self, reason: str) -> None:
+        with self._lock:
+            self._account_wide.add(reason)
+
+    def rows(
+        self, query: str, names: Sequence[str], start: datetime, end: datetime, retried: bool = False
+    ) -> list[dict[str, str]]:
+        """All result rows for [start, end).
+
+        A range that hits the row cap is split in halves; a range whose query times out is split
+        in halves too, each run once more (a half that times out again raises).
+        """
+        try:
+            rows = self._run(query, names, start, end)
+        except QueryTimedOut:
+            if retried or end - start <= MIN_SPLIT:
+                raise
+            middle = start + (end - start) / 2
+            try:
+                return self.rows(query, names, start, middle, retried=True) + self.rows(
+                    query, names, middle, end, retried=True
+                )
+            except QueryTimedOut as again:
+                raise QueryTimedOut(f"{again}, and again when retried on half of the range") from None
         if len(rows) < self.settings.max_rows or end - start <= MIN_SPLIT:
             return rows
         middle = start + (end - start) / 2
-        return self.rows(query, names, start, middle) + self.rows(query, names, middle, end)
+        return self.rows(query, names, start, middle, retried) + self.rows(query, names, middle, end, retried)
 
     def _run(self, query: str, names: Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
         if self.must_stop():
@@ -172,22 +304,83 @@ class _QueryRunner:
             queryString=query,
             limit=self.settings.max_rows,
         )["queryId"]
-        self.started += 1
+        with self._lock:
+            self.started += 1
         deadline = self.clock() + self.settings.deadline_seconds
-        while True:
-            response = self.logs.get_query_results(queryId=query_id)
-            status = response.get("status")
-            if status == "Complete":
-                return [{cell["field"]: cell["value"] for cell in row} for row in response.get("results", [])]
-            if status in ("Failed", "Cancelled", "Timeout", "Unknown"):
-                raise QueryFailed(f"Logs Insights query {status.lower()}")
-            if self.clock() >= deadline:
-                self.logs.stop_query(queryId=query_id)
-                raise QueryFailed(f"Logs Insights query still {status} after {self.settings.deadline_seconds:.0f} s")
-            if self.must_stop():
-                self.logs.stop_query(queryId=query_id)
-                raise QueryFailed(STOPPED_EARLY)
-            self.sleep(self.settings.poll_seconds)
+        response: Mapping[str, Any] = {}
+        try:
+            while True:
+                response = self.logs.get_query_results(queryId=query_id, maxItems=self.settings.page_size)
+                status = response.get("status")
+                if status == "Complete":
+                    return self._all_pages(query_id, response)
+                if status == "Timeout":
+                    raise QueryTimedOut("Logs Insights query timed out")
+                if status in ("Failed", "Cancelled", "Unknown"):
+                    raise QueryFailed(f"Logs Insights query {status.lower()}")
+                if status not in RUNNING_STATUSES:
+                    self.logs.stop_query(queryId=query_id)
+                    raise MalformedResponse(
+                        f"GetQueryResults answered status {status!r}, none of the documented"
+                        f" {', '.join(QUERY_STATUSES)}"
+                    )
+                if self.clock() >= deadline:
+                    self.logs.stop_query(queryId=query_id)
+                    raise QueryTimedOut(
+                        f"Logs Insights query still {status} after {self.settings.deadline_seconds:.0f} s"
+                    )
+                if self.must_stop():
+                    self.logs.stop_query(queryId=query_id)
+                    raise QueryFailed(STOPPED_EARLY)
+                self.sleep(self.settings.poll_seconds)
+        finally:
+            self._record_bytes(response)
+
+    def _all_pages(self, query_id: str, first: Mapping[str, Any]) -> list[dict[str, str]]:
+        rows = _rows(first)
+        token = first.get("nextToken")
+        while token:
+            page = self.logs.get_query_results(queryId=query_id, nextToken=token, maxItems=self.settings.page_size)
+            rows += _rows(page)
+            token = page.get("nextToken")
+        return rows
+
+    def _record_bytes(self, response: Mapping[str, Any]) -> None:
+        """The last answer's statistics.bytesScanned: a stopped query is billed for what it scanned too."""
+        scanned = _number((response.get("statistics") or {}).get("bytesScanned"))
+        with self._lock:
+            self.query_bytes.append(int(scanned) if scanned is not None and scanned > 0 else 0)
+
+
+def _rows(response: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The result rows; every query here groups or lists by @log, so a row without it is a malformed answer
+    (dropping it would make a function look as if it wrote no REPORT record)."""
+    rows = [
+        {cell["field"]: cell["value"] for cell in row if isinstance(cell, Mapping) and "field" in cell}
+        for row in response.get("results") or []
+    ]
+    if any(not _group_name(row.get("@log")) for row in rows):
+        raise MalformedResponse("GetQueryResults returned rows without the @log field every query here asks for")
+    return rows
+
+
+def merge_totals(rows: Iterable[Mapping[str, Any]], log_format: str, sample_capacity: int) -> dict[str, GroupStats]:
+    """Each log group's totals; the rows of a range read in parts add up (counts) or take the largest (memory)."""
+    merged: dict[str, GroupStats] = {}
+    for row in rows:
+        parsed = totals_from_row(row, log_format, sample_capacity)
+        if parsed is None:
+            continue
+        group, part = parsed
+        known = merged.get(group)
+        if known is None:
+            merged[group] = part
+            continue
+        known.invocations += part.invocations
+        known.cold_starts += part.cold_starts
+        known.max_memory_used_mb = _larger(known.max_memory_used_mb, part.max_memory_used_mb)
+        known.memory_size_mb = _larger(known.memory_size_mb, part.memory_size_mb)
+    return merged
 
 
 def totals_from_row(row: Mapping[str, Any], log_format: str, sample_capacity: int) -> tuple[str, GroupStats] | None:
@@ -216,6 +409,37 @@ def init_duration_from_row(row: Mapping[str, Any]) -> tuple[str, float] | None:
     if not group or value is None or value < 0:
         return None
     return group, value
+
+
+def on_demand_inits(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """By log group, the init durations of the JSON platform.report records whose environment was initialised on demand.
+
+    Rows are platform.initStart / platform.initReport records (their initializationType) and
+    platform.report records with an initDurationMs; they are matched by log group and log stream,
+    since each execution environment writes to a stream of its own.
+    """
+    init_types: dict[tuple[str, str], str] = {}
+    reports: list[tuple[str, str, float]] = []
+    for row in rows:
+        group, stream = _group_name(row.get("@log")), row.get("@logStream")
+        if not group or not isinstance(stream, str):
+            continue
+        if row.get("type") in ("platform.initStart", "platform.initReport"):
+            if isinstance(row.get("init_type"), str):
+                init_types[(group, stream)] = row["init_type"]
+        elif row.get("type") == "platform.report":
+            value = _number(row.get("init_ms"))
+            if value is not None and value >= 0:
+                reports.append((group, stream, value))
+    found: dict[str, list[float]] = {}
+    for group, stream, value in reports:
+        if init_types.get((group, stream)) == "on-demand":
+            found.setdefault(group, []).append(value)
+    return found
+
+
+def _larger(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _group_name(log: Any) -> str:

@@ -36,6 +36,7 @@ STAT = {
     "DeadLetterErrors": "Sum",
     "DestinationDeliveryFailures": "Sum",
     "ProvisionedConcurrencySpilloverInvocations": "Sum",
+    "ProvisionedConcurrencyInvocations": "Sum",
     "IteratorAge": "Maximum",
     "ClaimedAccountConcurrency": "Maximum",
 }
@@ -50,12 +51,14 @@ FUNCTION_METRICS = (
     "DeadLetterErrors",
     "DestinationDeliveryFailures",
     "ProvisionedConcurrencySpilloverInvocations",
+    "ProvisionedConcurrencyInvocations",
 )
 STREAM_METRICS = ("IteratorAge",)
 # A function that in the whole range had no invocation, no throttled request and no queued event did
-# no work, and its other metrics have no datapoints: errors, duration, concurrency, spillover and
-# iterator age come with invocations; dropped async events, dead-letter errors and destination
-# failures with queued events (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+# no work, and its other metrics have no datapoints: errors, duration, concurrency, spillover,
+# invocations on provisioned concurrency and iterator age come with invocations; dropped async
+# events, dead-letter errors and destination failures with queued events
+# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
 # The audit reads these three for every function, and the rest only for functions that did work.
 ACTIVITY_METRICS = ("Invocations", "Throttles", "AsyncEventsReceived")
 WORK_METRICS = tuple(metric for metric in FUNCTION_METRICS if metric not in ACTIVITY_METRICS)
@@ -131,6 +134,7 @@ def _fetch_batch(
         "EndTime": end,
         "ScanBy": "TimestampAscending",
     }
+    answered: set[str] = set()
     try:
         while True:
             response = cloudwatch.get_metric_data(**kwargs)
@@ -138,6 +142,7 @@ def _fetch_batch(
                 request = by_id.get(result.get("Id", ""))
                 if request is None:
                     continue
+                answered.add(result["Id"])
                 if result.get("StatusCode") in ("InternalError", "Forbidden"):
                     failed[request.owner] = f"GetMetricData {request.metric}: {result['StatusCode']}"
                     continue
@@ -150,6 +155,11 @@ def _fetch_batch(
     except READ_ERRORS as error:
         reason = describe_error(error)
         return {}, {request.owner: reason for request in batch}
+    # Every query is answered on some page, with an empty result when there is no data
+    # (API_GetMetricData.html, MetricDataResults); one never answered is unknown, not idle.
+    for query_id in by_id.keys() - answered:
+        request = by_id[query_id]
+        failed.setdefault(request.owner, f"GetMetricData {request.metric}: no result returned for the query")
     for key in points:
         points[key].sort()
     return points, failed

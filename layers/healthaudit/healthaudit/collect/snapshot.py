@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from aws_lambda_powertools import Tracer
@@ -49,7 +49,7 @@ SOURCE_PERMISSIONS: dict[DataSource, tuple[str, ...]] = {
     DataSource.ACCOUNT_SETTINGS: ("lambda:GetAccountSettings",),
     DataSource.METRICS: ("cloudwatch:GetMetricData",),
     DataSource.RESERVED_CONCURRENCY: ("lambda:GetFunctionConcurrency",),
-    DataSource.EVENT_INVOKE_CONFIG: ("lambda:GetFunctionEventInvokeConfig",),
+    DataSource.EVENT_INVOKE_CONFIG: ("lambda:ListFunctionEventInvokeConfigs",),
     DataSource.LOG_GROUPS: ("logs:DescribeLogGroups",),
     DataSource.REPORT_RECORDS: ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery"),
     DataSource.ROLE_PERMISSIONS: ("iam:SimulatePrincipalPolicy",),
@@ -149,19 +149,20 @@ def _collect(
     reserved, destinations, retention = {}, {}, None
     logs, permissions, graph = _LogRecords(), {}, {}
     if enough_time(state, DataSource.RESERVED_CONCURRENCY, DataSource.EVENT_INVOKE_CONFIG, DataSource.LOG_GROUPS):
-        reserved = _reserved_concurrency(lambda_client, state, windows, settings)
-        destinations = _failure_destinations(lambda_client, state, windows)
+        # Fetched anew: once time is short, the clients retry less (AwsClients.client).
+        reserved = _reserved_concurrency(clients.client("lambda"), state, windows, settings, deadline_guard(time_left))
+        destinations = _failure_destinations(clients.client("lambda"), state, windows, deadline_guard(time_left))
         retention = _log_retention(clients.client("logs"), default_groups, state)
     else:
         default_groups.stop()
     report("lookups", 1, 1)
     if enough_time(state, DataSource.REPORT_RECORDS):
         logs = _report_records(
-            clients.client("logs"), state, retention, window, history, config, windows, _deadline_near(time_left)
+            clients.client("logs"), state, retention, window, history, config, windows, deadline_guard(time_left)
         )
     report("logs", 1, 1)
     if enough_time(state, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH):
-        permissions, graph = _tracing(clients, state, window)
+        permissions, graph = _tracing(clients, state, window, deadline_guard(time_left))
     report("traces", 1, 1)
 
     functions = tuple(
@@ -173,7 +174,8 @@ def _collect(
             logs_baseline=logs.baseline.get(c["FunctionArn"]),
             fingerprint=fingerprint(c),
             role=c.get("Role", ""),
-            xray_permission=permissions.get(c.get("Role", ""), {}),
+            xray_permission=permissions.get(c.get("Role", ""), xray.UNANSWERED).decisions,
+            xray_denied_by_scp=permissions.get(c.get("Role", ""), xray.UNANSWERED).denied_by_scp,
             trace_node=graph.get(c["FunctionName"]),
         )
         for c in state.configs
@@ -189,6 +191,7 @@ def _collect(
         gaps=tuple(state.gaps),
         log_stats={arn: tuple(ranges) for arn, ranges in logs.scanned.items()},
         log_scan=logs.scan_range,
+        logs_bytes_scanned=logs.bytes_scanned,
     )
     return snapshot, metric_queries
 
@@ -197,7 +200,7 @@ def _collect(
 RESERVE_SECONDS = 60.0
 
 
-def _deadline_near(time_left: Callable[[], float] | None) -> Callable[[], bool]:
+def deadline_guard(time_left: Callable[[], float] | None) -> Callable[[], bool]:
     """True once less time is left than the checks and storing the report need."""
     return lambda: time_left is not None and time_left() < RESERVE_SECONDS
 
@@ -205,7 +208,7 @@ def _deadline_near(time_left: Callable[[], float] | None) -> Callable[[], bool]:
 def _time_keeper(time_left: Callable[[], float] | None) -> Callable[..., bool]:
     """A guard before each optional stage: once time runs short, it and every later stage become gaps."""
     stopped = False
-    deadline_near = _deadline_near(time_left)
+    deadline_near = deadline_guard(time_left)
 
     def enough_time(state: _Collected, *sources: DataSource) -> bool:
         nonlocal stopped
@@ -298,7 +301,11 @@ def _at_or_after(moment: datetime, start: datetime) -> bool:
 
 @tracer.capture_method(capture_response=False)
 def _reserved_concurrency(
-    lambda_client: Any, state: _Collected, windows: dict, settings: AccountSettings | None
+    lambda_client: Any,
+    state: _Collected,
+    windows: dict,
+    settings: AccountSettings | None,
+    near_deadline: Callable[[], bool],
 ) -> dict:
     if settings is not None and settings.reserved_total <= 0:
         return {}
@@ -311,21 +318,25 @@ def _reserved_concurrency(
         elif (current.max("ConcurrentExecutions") or 0) > 0:
             active.append((current.max("ConcurrentExecutions"), arn))
     candidates = [arn for _, arn in sorted(throttled, reverse=True)] + [arn for _, arn in sorted(active, reverse=True)]
-    results = lookups.reserved_concurrency(lambda_client, candidates, settings.reserved_total if settings else None)
+    results = lookups.reserved_concurrency(
+        lambda_client, candidates, settings.reserved_total if settings else None, must_stop=near_deadline
+    )
     for arn, reason in results.failed.items():
         state.unread_for(arn, DataSource.RESERVED_CONCURRENCY, reason)
     return results.values
 
 
 @tracer.capture_method(capture_response=False)
-def _failure_destinations(lambda_client: Any, state: _Collected, windows: dict) -> dict:
+def _failure_destinations(
+    lambda_client: Any, state: _Collected, windows: dict, near_deadline: Callable[[], bool]
+) -> dict:
     candidates = [
         config["FunctionArn"]
         for config in state.configs
         if windows[config["FunctionArn"]][0].sum("AsyncEventsReceived") > 0
         and not config.get("DeadLetterConfig", {}).get("TargetArn")
     ]
-    results = lookups.failure_destinations(lambda_client, candidates)
+    results = lookups.failure_destinations(lambda_client, candidates, must_stop=near_deadline)
     for arn, reason in results.failed.items():
         state.unread_for(arn, DataSource.EVENT_INVOKE_CONFIG, reason)
     return results.values
@@ -337,19 +348,44 @@ def _log_retention(
 ) -> dict[str, int | None] | None:
     """Retention in days of each wanted log group that exists: the default groups' pages read in the
     background, then each custom group (LoggingConfig.LogGroup) by its own name, as
-    :func:`inventory.describe_log_groups` reads them."""
+    :func:`inventory.describe_log_groups` reads them.
+
+    A group of class DELIVERY keeps its events one day and cannot be queried by Logs Insights
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html): the
+    REPORT records of the functions that log to it are a coverage gap naming the class.
+    """
     wanted = {_log_group(c) for c in state.configs}
     custom = {name for name in wanted if not name.startswith(inventory.DEFAULT_LOG_GROUP_PREFIX)}
-    found: dict[str, int | None] = {}
+    entries: dict[str, dict[str, Any]] = {}
     try:
         if wanted - custom:
-            found = {name: days for name, days in default_groups.result().items() if name in wanted}
+            entries = {name: entry for name, entry in default_groups.result().items() if name in wanted}
         if custom:
-            found.update(inventory.describe_log_groups(logs_client, custom))
+            entries.update(inventory.describe_log_groups(logs_client, custom))
     except READ_ERRORS as error:
         state.unread_for_all(DataSource.LOG_GROUPS, describe_error(error))
         return None
-    return found
+    for config in state.configs:
+        log_class = entries.get(_log_group(config), {}).get("logGroupClass")
+        if log_class == "DELIVERY":
+            state.unread_for(
+                config["FunctionArn"],
+                DataSource.REPORT_RECORDS,
+                f"log group {_log_group(config)} is of class DELIVERY: Logs Insights cannot query it",
+            )
+    return {name: _retention_days(entry) for name, entry in entries.items()}
+
+
+#: "Log events in log groups in the Delivery class are kept in CloudWatch Logs for only one day."
+DELIVERY_RETENTION_DAYS = 1
+
+
+def _retention_days(entry: dict[str, Any]) -> int | None:
+    """retentionInDays (None: never expires); a Delivery-class group's events expire after a day whatever it says."""
+    days = entry.get("retentionInDays")
+    if days is None and entry.get("logGroupClass") == "DELIVERY":
+        return DELIVERY_RETENTION_DAYS
+    return days
 
 
 class _DefaultLogGroups:
@@ -365,7 +401,7 @@ class _DefaultLogGroups:
     def __init__(self, logs_client: Any) -> None:
         self._logs = logs_client
         self._stopped = threading.Event()
-        self._groups: dict[str, int | None] = {}
+        self._groups: dict[str, dict[str, Any]] = {}
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._read, name="healthaudit-log-groups", daemon=True)
 
@@ -380,8 +416,8 @@ class _DefaultLogGroups:
     def stop(self) -> None:
         self._stopped.set()
 
-    def result(self) -> dict[str, int | None]:
-        """Every group under the prefix with its retention; raises what the paging raised."""
+    def result(self) -> dict[str, dict[str, Any]]:
+        """Every group under the prefix with its DescribeLogGroups entry; raises what the paging raised."""
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -397,26 +433,37 @@ class _DefaultLogGroups:
             for page in pages:
                 for group in page.get("logGroups") or []:
                     if group.get("logGroupName"):
-                        self._groups[group["logGroupName"]] = group.get("retentionInDays")
+                        self._groups[group["logGroupName"]] = group
                 if self._stopped.is_set():
                     return
         except BaseException as error:  # handed to the auditing thread by result()
             self._error = error
 
 
-def _tracing(clients: AwsClients, state: _Collected, window: AuditWindow) -> tuple[dict, dict]:
-    """The X-Ray permission of each traced function's role, and the service graph of the window."""
+def _tracing(
+    clients: AwsClients, state: _Collected, window: AuditWindow, near_deadline: Callable[[], bool]
+) -> tuple[dict, dict]:
+    """The X-Ray permission of each traced function's role, and the service graph of the window.
+
+    The roles are simulated one by one, and the graph read slice by slice, until the deadline
+    nears; the roles left, or the whole graph, are then unread (STOPPED_EARLY).
+    """
     traced = [c for c in state.configs if c.get("TracingConfig", {}).get("Mode") == "Active"]
     if not traced:
         return {}, {}
-    permissions, failed = xray.tracing_permissions(clients.client("iam"), (c.get("Role", "") for c in traced))
+    permissions, failed = xray.tracing_permissions(
+        clients.client("iam"), (c.get("Role", "") for c in traced), clients.region, must_stop=near_deadline
+    )
     for function in traced:
         if function.get("Role", "") in failed:
             state.unread_for(function["FunctionArn"], DataSource.ROLE_PERMISSIONS, failed[function.get("Role", "")])
     try:
-        graph, _ = xray.service_graph(clients.client("xray"), window.start, window.end)
+        graph, _ = xray.service_graph(clients.client("xray"), window.start, window.end, must_stop=near_deadline)
     except READ_ERRORS as error:
         state.unread_for_all(DataSource.SERVICE_GRAPH, describe_error(error))
+        graph = {}
+    except xray.StoppedEarly:
+        state.unread_for_all(DataSource.SERVICE_GRAPH, STOPPED_EARLY)
         graph = {}
     return permissions, graph
 
@@ -428,6 +475,8 @@ class _LogRecords:
     current: dict[str, LogStats] = field(default_factory=dict)
     baseline: dict[str, LogStats] = field(default_factory=dict)
     scan_range: tuple[datetime, datetime] | None = None
+    bytes_scanned: int = 0
+    """What the Logs Insights queries scanned, added up."""
 
 
 @tracer.capture_method(capture_response=False)
@@ -448,10 +497,14 @@ def _report_records(
 
     Only the log groups of functions the metrics saw invoked in a range are queried: a function
     that never ran wrote no REPORT record (its statistics for the range are zero without a query).
+    A function the metrics show invoked in a range whose log group holds no REPORT record for it
+    (or does not exist) is a coverage gap naming the likely causes, never a function at rest: the
+    rule is zero records, not a ratio, as records written in the last moments may still be on their way.
     """
     by_group: dict[str, list[dict[str, Any]]] = {}
     for function in state.configs:
-        by_group.setdefault(_log_group(function), []).append(function)
+        if DataSource.REPORT_RECORDS not in state.unread.get(function["FunctionArn"], {}):  # e.g. a Delivery group
+            by_group.setdefault(_log_group(function), []).append(function)
     readable: dict[str, dict[str, Any]] = {}
     for group, functions in by_group.items():
         if len(functions) > 1:
@@ -465,9 +518,7 @@ def _report_records(
         else:
             readable[group] = functions[0]
     to_scan = {
-        group: function.get("LoggingConfig", {}).get("LogFormat", "Text")
-        for group, function in readable.items()
-        if retention is None or group in retention
+        group: _log_format(function) for group, function in readable.items() if retention is None or group in retention
     }
     start = history.scan_start(window)
     ranges = [(start, window.start)] if start < window.start else []
@@ -486,10 +537,22 @@ def _report_records(
             or windows[readable[group]["FunctionArn"]][part].sum("Invocations") > 0
         }
         scan = scan_report_records(logs_client, invoked, range_start, range_end, settings, must_stop=near_deadline)
+        result.bytes_scanned += scan.bytes_scanned
         for group, function in readable.items():
             if group in scan.failed:
                 state.unread_for(function["FunctionArn"], DataSource.REPORT_RECORDS, scan.failed[group])
                 continue
+            invoked_in_range = _invocations_in(range_start, range_end, window, windows[function["FunctionArn"]])
+            if invoked_in_range and not (group in scan.stats and scan.stats[group].invocations):
+                missing = _missing_records(function, group, retention, window, (range_start, range_end))
+                if missing:
+                    state.unread_for(
+                        function["FunctionArn"],
+                        DataSource.REPORT_RECORDS,
+                        f"the metrics show {invoked_in_range:.0f} invocations from {_utc(range_start)}"
+                        f" to {_utc(range_end)} UTC, but {missing}",
+                    )
+                    continue
             found = scan.stats.get(group) or GroupStats(init_durations=BoundedSample(seed=group))
             result.scanned.setdefault(function["FunctionArn"], []).append(
                 LogStats(
@@ -515,6 +578,65 @@ def _report_records(
         if baseline is not None:
             result.baseline[arn] = baseline
     return result
+
+
+def _log_format(config: dict[str, Any]) -> str:
+    return config.get("LoggingConfig", {}).get("LogFormat", "Text")
+
+
+def _invocations_in(
+    start: datetime, end: datetime, window: AuditWindow, metric_windows: tuple[MetricWindow, MetricWindow]
+) -> float:
+    """Invocations the metrics show in [start, end); 0 unless the range is exactly a window the metrics cover
+    (the current window, or the whole baseline: their datapoints are a window long, so no finer range is known)."""
+    current, baseline = metric_windows
+    if (start, end) == (window.start, window.end):
+        return current.sum("Invocations")
+    if (start, end) == (window.baseline_start, window.start):
+        return baseline.sum("Invocations")
+    return 0.0
+
+
+def _missing_records(
+    function: dict[str, Any],
+    group: str,
+    retention: dict[str, int | None] | None,
+    window: AuditWindow,
+    scanned: tuple[datetime, datetime],
+) -> str | None:
+    """Why an invoked function has no REPORT record in the range read; None when its log group's retention
+    may have expired them (the range reaches back further than the group keeps events)."""
+    if retention is not None and group not in retention:
+        return f"its log group {group} does not exist: {_likely_causes(function)}"
+    days = retention.get(group) if retention is not None else None
+    if days is not None and window.end - timedelta(days=days) > scanned[0]:
+        return None
+    return f"its log group {group} holds no REPORT record for them: {_likely_causes(function)}"
+
+
+#: System log levels at which Lambda still sends platform.report (it is an INFO record):
+#: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+_LEVELS_WITH_REPORTS = ("DEBUG", "INFO")
+
+
+def _likely_causes(config: dict[str, Any]) -> str:
+    """What keeps REPORT records out of a log group, naming the function's system log level when it is the cause."""
+    logging = config.get("LoggingConfig") or {}
+    level = logging.get("SystemLogLevel")
+    if logging.get("LogFormat") == "JSON" and level and level not in _LEVELS_WITH_REPORTS:
+        return (
+            f"its LoggingConfig has SystemLogLevel {level}, above INFO, and at that level Lambda writes no"
+            " platform.report (set SystemLogLevel to INFO)"
+        )
+    causes = ["its execution role may not write logs (logs:CreateLogStream, logs:PutLogEvents)"]
+    if logging.get("LogFormat") == "JSON" and not level:
+        causes.append("a SystemLogLevel above INFO would keep Lambda from writing platform.report")
+    causes.append("or its logs may be sent elsewhere (a logging extension, another LoggingConfig.LogGroup)")
+    return "; ".join(causes)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def fingerprint(config: dict[str, Any]) -> dict[str, Any]:
@@ -566,9 +688,10 @@ def _function_snapshot(
         tags=state.tags.get(arn, {}),
         event_sources=tuple(state.event_sources.get(arn, [])),
         reserved_concurrency=reserved.get(arn),
-        on_failure_destination=destinations.get(arn),
+        failure_destinations=destinations.get(arn, {}),
         log_retention_days=None if retention is None else retention.get(log_group),
         log_group_exists=None if retention is None else log_group in retention,
+        log_format=_log_format(config),
         current=windows[0],
         baseline=windows[1],
         unread=state.unread.get(arn, {}),

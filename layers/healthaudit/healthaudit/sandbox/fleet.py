@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from .report_records import Invocation, write_invocations
+from .report_records import InitializationType, Invocation, write_invocations
 from .xray_graph import AwsCall, lambda_invocation_documents, put_trace_documents
 
 HOURS_OF_HISTORY = 8 * 24
@@ -36,6 +36,8 @@ class Traffic:
     async_received: int = 0
     async_dropped: int = 0
     spillover: int = 0
+    provisioned: int = 0
+    """Invocations an hour served by provisioned concurrency (ProvisionedConcurrencyInvocations)."""
     iterator_age_ms: float | None = None
     active_hours: int = 24
     """How many hours of the current window saw traffic (from its start)."""
@@ -64,6 +66,12 @@ class LogTraffic:
     """The range in the last 24 hours, when it changed."""
     cold_every_now: int | None = None
     memory_used_mb: float = 210.0
+    init_type_now: InitializationType = "on-demand"
+    """How the new execution environments of the last 24 hours were initialised."""
+
+
+SPARSE_LOGS = LogTraffic(per_hour=1)
+"""The REPORT records of the hours a function's plan does not cover (one invocation every few hours it ran)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,11 @@ class PlantedFunction:
     log_format: str = "Text"
     log_group: str | None = None
     """A custom log group (LoggingConfig.LogGroup); default /aws/lambda/<name>."""
+    log_group_class: str = "STANDARD"
+    system_log_level: str | None = None
+    """LoggingConfig.SystemLogLevel (JSON format); WARN keeps Lambda from writing platform.report."""
     logs: LogTraffic | None = None
+    """What its REPORT records say; every function that runs has some (SPARSE_LOGS unless planned)."""
     deploy_before_today: bool = False
     """The demo deploys a bigger package between yesterday's audit and today's."""
     xray_permitted: bool = True
@@ -273,6 +285,20 @@ def demo_fleet() -> list[PlantedFunction]:
             logs=LogTraffic(init_ms=(350.0, 450.0), init_ms_now=(700.0, 900.0), cold_every_now=20),
         ),
         PlantedFunction(
+            "quotes-provisioned",
+            why="on provisioned concurrency since today: its text REPORT lines write Init Duration for"
+            " provisioned initialisations, which are no cold starts",
+            current=Traffic(invocations=100, provisioned=100),
+            logs=LogTraffic(init_ms_now=(900.0, 1100.0), init_type_now="provisioned-concurrency"),
+        ),
+        PlantedFunction(
+            "quotes-provisioned-json",
+            why="on provisioned concurrency since today, JSON logs: its initialisations are provisioned-concurrency",
+            log_format="JSON",
+            current=Traffic(invocations=100, provisioned=100),
+            logs=LogTraffic(init_ms_now=(900.0, 1100.0), init_type_now="provisioned-concurrency"),
+        ),
+        PlantedFunction(
             "batch-importer",
             why="8% errors, but its tag raises the error-rate threshold to 10%",
             tags={"healthaudit:max_error_rate": "0.1"},
@@ -337,11 +363,17 @@ def seed_fleet(
             kinesis.create_stream(StreamName=f"{fn.name}-stream", ShardCount=1)
             stream_arn = kinesis.describe_stream(StreamName=f"{fn.name}-stream")["StreamDescription"]["StreamARN"]
             lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=fn.name, StartingPosition="LATEST")
-        logs.create_log_group(logGroupName=fn.group)
-        if fn.log_retention_days:
+        logs.create_log_group(logGroupName=fn.group, logGroupClass=fn.log_group_class)
+        if fn.log_retention_days and fn.log_group_class != "DELIVERY":  # a Delivery group keeps events a day
             logs.put_retention_policy(logGroupName=fn.group, retentionInDays=fn.log_retention_days)
-        if fn.logs:
-            write_invocations(logs, fn.group, _invocations(fn, window_end), fn.log_format, function_name=fn.name)
+        write_invocations(
+            logs,
+            fn.group,
+            _invocations(fn, window_end),
+            fn.log_format,
+            function_name=fn.name,
+            system_log_level=fn.system_log_level or "INFO",
+        )
     _put_metrics(cloudwatch, fleet, window_end)
     _put_traces(session, fleet, window_end)
     return fleet
@@ -396,19 +428,29 @@ def deploy_bigger_packages(session: boto3.Session, fleet: list[PlantedFunction])
     return deployed
 
 
-LOG_HOURS = 48
-"""Two days of REPORT records: yesterday's window (today's baseline, once yesterday's audit stored it) and today's."""
+LOG_HOURS = HOURS_OF_HISTORY
+"""REPORT records as far back as the metrics: every window the metrics show a function invoked in has some."""
+PLANNED_HOURS = 48
+"""The hours a function's planned LogTraffic covers: yesterday's window (today's baseline, once yesterday's
+audit stored it) and today's."""
+SPARSE_EVERY_HOURS = 6
+"""Outside them, and for functions without a plan, one invocation every this many hours of those it ran."""
 
 
 def _invocations(fn: PlantedFunction, window_end: datetime) -> list[Invocation]:
-    """The last two days of invocations, evenly spread in each hour."""
-    plan = fn.logs
-    assert plan is not None
+    """The invocations of the metrics' history in the hours the function ran, evenly spread in each hour."""
     today = window_end - timedelta(hours=24)
+    planned_from = window_end - timedelta(hours=PLANNED_HOURS)
     invocations, cold = [], 0
     for hour in range(LOG_HOURS):
         start = window_end - timedelta(hours=LOG_HOURS - hour)
         now = start >= today
+        traffic = fn.current if now else fn.current.baseline()
+        if not traffic.invocations or hour % 24 >= traffic.active_hours:
+            continue
+        plan = fn.logs if fn.logs is not None and start >= planned_from else SPARSE_LOGS
+        if plan is SPARSE_LOGS and hour % SPARSE_EVERY_HOURS:
+            continue
         every = (plan.cold_every_now or plan.cold_every) if now else plan.cold_every
         low, high = (plan.init_ms_now or plan.init_ms) if now else plan.init_ms
         for i in range(plan.per_hour):
@@ -424,7 +466,8 @@ def _invocations(fn: PlantedFunction, window_end: datetime) -> list[Invocation]:
                     memory_size_mb=fn.memory,
                     max_memory_used_mb=int(plan.memory_used_mb),
                     init_duration_ms=init,
-                    request_id=f"{fn.name}-{index:06d}",
+                    initialization_type=plan.init_type_now if now and init is not None else "on-demand",
+                    request_id=f"{fn.name}-{hour:03d}-{i:03d}",
                 )
             )
     return invocations
@@ -446,6 +489,8 @@ def _create_function(lam: Any, fn: PlantedFunction, role_arn: str, code: bytes, 
         kwargs["DeadLetterConfig"] = {"TargetArn": failures_arn}
     if fn.log_format != "Text" or fn.log_group:
         kwargs["LoggingConfig"] = {"LogFormat": fn.log_format, "LogGroup": fn.group}
+    if fn.system_log_level:
+        kwargs["LoggingConfig"]["SystemLogLevel"] = fn.system_log_level
     lam.create_function(**kwargs)
     if fn.reserved_concurrency is not None:
         lam.put_function_concurrency(FunctionName=fn.name, ReservedConcurrentExecutions=fn.reserved_concurrency)
@@ -482,6 +527,7 @@ def _datums(name: str, traffic: Traffic, at: datetime) -> list[dict[str, Any]]:
         "AsyncEventsReceived": traffic.async_received,
         "AsyncEventsDropped": traffic.async_dropped,
         "ProvisionedConcurrencySpilloverInvocations": traffic.spillover,
+        "ProvisionedConcurrencyInvocations": traffic.provisioned,
     }
     datums = [_datum(metric, name, float(value), at) for metric, value in counts.items() if value]
     if traffic.invocations:

@@ -33,6 +33,19 @@ account. :func:`install_iam_simulation` adds both:
   ResourceArn. With the default resource ``*`` only statements whose Resource matches the string
   ``*`` (i.e. ``"Resource": "*"``) apply, so resource-scoped statements need ResourceArns.
 
+  Service control policies: :func:`set_service_control_policies` makes an account a member of an
+  organization with the given SCPs over it (one level: the policies in force at the account).
+  https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
+  an action must be allowed by an SCP statement and denied by none (Organizations attaches
+  ``FullAWSAccess``, :data:`FULL_AWS_ACCESS`, by default: pass it to keep everything else allowed).
+  Each result of a member account carries OrganizationsDecisionDetail.AllowedByOrganizations ("Only
+  applies if the simulated user's account is part of an organization", API_EvaluationResult.html).
+  Where the SCPs do not allow, "the simulation ends. In this case, policy evaluation does not proceed
+  any further" (EvalDecisionDetails, API_EvaluationResult.html): EvalDecision is ``explicitDeny``
+  for an SCP Deny, else ``implicitDeny``, and the identity policies are not read. Which statements
+  AWS lists in MatchedStatements then is undocumented (PolicySourceType has no value for an SCP):
+  the sandbox lists none, and the auditor reads only OrganizationsDecisionDetail.
+
   Conditions, a subset evaluated against ContextEntries: the String*, Numeric*, Bool, Arn* and Null
   operators, the ``IfExists`` suffix and the ``ForAnyValue:`` / ``ForAllValues:`` prefixes; condition
   keys compare case-insensitively. A key the condition needs and the context lacks makes the
@@ -41,7 +54,8 @@ account. :func:`install_iam_simulation` adds both:
   Binary...) is an InvalidInput error naming it, never a silently wrong answer.
 
 Not emulated (and ignored): ResourcePolicy, ResourceOwner, CallerArn, policy variables such as
-``${aws:username}`` (matched literally), service control policies and session policies.
+``${aws:username}`` (matched literally), session policies, the SCPs of each OU between the root
+and the account, and the management account's exemption from SCPs.
 Where the documentation is silent the sandbox chooses: SourcePolicyId is the policy's name
 (``PolicyInputList.N`` / ``PermissionsBoundaryPolicyInputList.N`` for input policies),
 SourcePolicyType is ``role`` / ``user`` / ``group`` for inline policies, ``aws-managed`` /
@@ -64,7 +78,13 @@ from moto.iam import models as iam_models
 from moto.iam import responses as iam_responses
 from moto.iam.exceptions import IAMException, InvalidInput, NoSuchEntity
 
-__all__ = ["DEFAULT_MAX_ITEMS", "ensure_aws_managed_policy", "install_iam_simulation"]
+__all__ = [
+    "DEFAULT_MAX_ITEMS",
+    "FULL_AWS_ACCESS",
+    "ensure_aws_managed_policy",
+    "install_iam_simulation",
+    "set_service_control_policies",
+]
 
 #: "If you do not include this parameter, the number of items defaults to 100." (API_SimulatePrincipalPolicy)
 DEFAULT_MAX_ITEMS = 100
@@ -72,6 +92,14 @@ DEFAULT_MAX_ITEMS = 100
 _install_lock = threading.Lock()
 _installed = False
 _managed_lock = threading.Lock()  # server threads may name the same AWS managed policy at once
+_scp_lock = threading.Lock()
+_service_control_policies: dict[str, tuple[str, ...]] = {}
+
+#: The AWS managed SCP that Organizations attaches when SCPs are enabled, allowing every action
+#: (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html).
+FULL_AWS_ACCESS = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):(?P<kind>role|user|group)/(?P<path>.+)$")
 _AWS_MANAGED = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::aws:policy(?P<path>/(?:.*/)?)(?P<name>[^/]+)$")
@@ -435,20 +463,49 @@ def _evaluate(
     return "implicitDeny", []
 
 
+def set_service_control_policies(account_id: str, documents: list[str] | None) -> None:
+    """Test support: the SCPs in force over ``account_id`` (JSON documents), or None for an account
+    outside any organization (the default). Include :data:`FULL_AWS_ACCESS` to allow what no
+    other SCP denies, as Organizations does by default."""
+    for number, text in enumerate(documents or [], start=1):
+        _statements(text, f"SCP.{number}", "none")  # a malformed document fails here, not in a later simulation
+    with _scp_lock:
+        if documents is None:
+            _service_control_policies.pop(account_id, None)
+        else:
+            _service_control_policies[account_id] = tuple(documents)
+
+
+def _organization_statements(account_id: str) -> list[_Statement] | None:
+    with _scp_lock:
+        documents = _service_control_policies.get(account_id)
+    if documents is None:
+        return None
+    return [s for n, text in enumerate(documents, start=1) for s in _statements(text, f"SCP.{n}", "none")]
+
+
 def simulate(
     identity: list[_Statement],
     boundary: list[_Statement] | None,
     actions: list[str],
     resources: list[str],
     context: dict[str, list[str]],
+    organization: list[_Statement] | None = None,
 ) -> list[dict[str, Any]]:
     """One EvaluationResult per action and resource, in the order of ``actions`` then ``resources``."""
     results = []
     for action in actions:
         for resource in resources:
             missing: set[str] = set()
-            decision, matched = _evaluate(identity, action, resource, context, missing)
             result: dict[str, Any] = {"EvalActionName": action, "EvalResourceName": resource}
+            if organization is not None:
+                by_scp, _ = _evaluate(organization, action, resource, context, missing)
+                result["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": by_scp == "allowed"}
+                if by_scp != "allowed":  # the simulation ends here
+                    result.update(EvalDecision=by_scp, MatchedStatements=[], MissingContextValues=sorted(missing))
+                    results.append(result)
+                    continue
+            decision, matched = _evaluate(identity, action, resource, context, missing)
             if boundary is not None:
                 bound_decision, bound_matched = _evaluate(boundary, action, resource, context, missing)
                 result["PermissionsBoundaryDecisionDetail"] = {
@@ -503,7 +560,8 @@ def _simulate_principal_policy(response: Any) -> ActionResult:
 
     actions = list(response._get_param("ActionNames") or [])
     resources = list(response._get_param("ResourceArns") or ["*"])
-    results = simulate(identity, boundary, actions, resources, _context(response._get_param("ContextEntries")))
+    context = _context(response._get_param("ContextEntries"))
+    results = simulate(identity, boundary, actions, resources, context, _organization_statements(backend.account_id))
 
     max_items = int(response._get_param("MaxItems") or DEFAULT_MAX_ITEMS)
     marker = response._get_param("Marker")

@@ -12,22 +12,31 @@ line, each ending with a newline::
     REPORT RequestId: <id>\tDuration: 2.77 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\t
         Max Memory Used: 59 MB\tInit Duration: 147.85 ms\t          (one line)
 
-``Init Duration`` appears only when the invocation ran in a new execution environment. SnapStart
+``Init Duration`` appears on the first invocation of a new execution environment, whether Lambda
+initialised it for that invocation (on-demand) or ahead of it (provisioned concurrency: the
+environment is initialised when the concurrency is provisioned, and its first REPORT still carries
+the Init Duration). In the text format nothing tells the two apart. SnapStart
 (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html): "the REPORT doesn't
 include the Init Duration field" but "includes the Restore Duration and Billed Restore Duration
-fields", and the environment starts with ``RESTORE_START`` instead of ``INIT_START``. Provisioned
-concurrency environments are initialised ahead of the invocation, yet the first REPORT of a new
-environment still carries ``Init Duration`` (as users of provisioned concurrency observe), so in
-the text format nothing tells a provisioned-concurrency initialisation from an on-demand one.
+fields", and the environment starts with ``RESTORE_START`` instead of ``INIT_START``.
 
 JSON format (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html and
-https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html), system log
-level INFO: ``platform.initStart`` (record.initializationType ``on-demand`` or
-``provisioned-concurrency``) for a new environment, ``platform.restoreStart`` for a SnapStart
-restore, ``platform.start``, and ``platform.report`` with record.metrics {durationMs,
-billedDurationMs, memorySizeMB, maxMemoryUsedMB, initDurationMs?, restoreDurationMs?}.
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html):
+``platform.initStart`` and ``platform.initReport`` (record.initializationType ``on-demand`` or
+``provisioned-concurrency``; the report with record.metrics.durationMs) for a new environment,
+``platform.restoreStart`` for a SnapStart restore, ``platform.start``, and ``platform.report``
+with record.metrics {durationMs, billedDurationMs, memorySizeMB, maxMemoryUsedMB, initDurationMs?,
+restoreDurationMs?}. Every record of an execution environment goes to its log stream, so a
+``platform.report`` is tied to the initialisation of its environment by the stream.
 SnapStart's own ``initStart`` (initializationType ``snap-start``) happens once, when the version is
 published, not at invocation, so it is not written here.
+
+System log level (JSON format only; https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+at INFO, the default, Lambda sends the "start" and "report" records, and the records above are all
+INFO records. At WARN (``LoggingConfig.SystemLogLevel``; DEBUG, INFO and WARN are its values)
+Lambda sends none of them: no ``platform.report`` reaches the log group. DEBUG adds records
+(``platform.initRuntimeDone``, ``platform.runtimeDone``) that are not written here. The text format
+has no log-level filtering.
 
 Billed Duration is the duration rounded up to the millisecond; for an on-demand initialisation it
 also includes the Init phase (Lambda bills the INIT phase since August 2025). Pass
@@ -43,7 +52,7 @@ import math
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 __all__ = [
@@ -52,6 +61,8 @@ __all__ = [
     "Invocation",
     "LogEvent",
     "LogFormat",
+    "PROVISIONED_INIT_LEAD",
+    "SystemLogLevel",
     "Written",
     "json_records",
     "records",
@@ -62,6 +73,11 @@ __all__ = [
 
 InitializationType = Literal["on-demand", "provisioned-concurrency", "snap-start"]
 LogFormat = Literal["Text", "JSON"]
+SystemLogLevel = Literal["DEBUG", "INFO", "WARN"]
+
+#: How long before its first invocation a provisioned-concurrency environment was initialised, unless
+#: an Invocation says when (``initialized_at``): Lambda initialises it when the concurrency is provisioned.
+PROVISIONED_INIT_LEAD = timedelta(minutes=10)
 
 DEFAULT_RUNTIME_VERSION = "python:3.12.v38"
 
@@ -79,9 +95,10 @@ class Invocation:
     """One invocation of a function, as its platform records describe it.
 
     ``init_duration_ms`` set: the invocation ran in a new execution environment initialised for it
-    (``on-demand``) or ahead of it (``provisioned-concurrency``). ``restore_duration_ms`` set: a
-    SnapStart environment restored for it (``initialization_type`` must then be ``snap-start``).
-    Neither: a warm invocation.
+    (``on-demand``, right before it) or ahead of it (``provisioned-concurrency``, at
+    ``initialized_at``, by default :data:`PROVISIONED_INIT_LEAD` before it). ``restore_duration_ms``
+    set: a SnapStart environment restored for it (``initialization_type`` must then be
+    ``snap-start``). Neither: a warm invocation.
     """
 
     timestamp: datetime
@@ -94,10 +111,19 @@ class Invocation:
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     billed_duration_ms: int | None = None
     billed_restore_duration_ms: int | None = None
+    initialized_at: datetime | None = None
+    """When a provisioned-concurrency environment began its initialisation (provisioned inits only)."""
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:
             raise ValueError("Invocation.timestamp must be timezone-aware (UTC)")
+        if self.initialized_at is not None:
+            if self.initialization_type != "provisioned-concurrency" or self.init_duration_ms is None:
+                raise ValueError("initialized_at belongs to provisioned-concurrency initialisations only")
+            if self.initialized_at.tzinfo is None:
+                raise ValueError("Invocation.initialized_at must be timezone-aware (UTC)")
+            if self.initialized_at + timedelta(milliseconds=self.init_duration_ms) > self.timestamp:
+                raise ValueError("a provisioned environment finishes its init before its first invocation")
         if self.initialization_type not in ("on-demand", "provisioned-concurrency", "snap-start"):
             raise ValueError(f"unknown initialization_type {self.initialization_type!r}")
         if self.initialization_type == "snap-start" and self.init_duration_ms is not None:
@@ -111,6 +137,11 @@ class Invocation:
     def cold(self) -> bool:
         """True when the invocation ran in a new (initialised or restored) execution environment."""
         return self.init_duration_ms is not None or self.restore_duration_ms is not None
+
+    @property
+    def provisioned(self) -> bool:
+        """True when the invocation is the first of an environment initialised ahead of it."""
+        return self.init_duration_ms is not None and self.initialization_type == "provisioned-concurrency"
 
     @property
     def billed_ms(self) -> int:
@@ -181,6 +212,9 @@ def _times(invocation: Invocation) -> tuple[int, int, int]:
     """(environment start, invocation start, invocation end) in epoch milliseconds."""
     start = _ms(invocation.timestamp)
     end = start + int(math.ceil(invocation.duration_ms))
+    if invocation.provisioned:
+        ready = invocation.initialized_at or invocation.timestamp - PROVISIONED_INIT_LEAD
+        return _ms(ready), start, end
     before = invocation.init_duration_ms if invocation.init_duration_ms is not None else invocation.restore_duration_ms
     environment = start - int(math.ceil(before)) if before is not None else start
     return environment, start, end
@@ -227,8 +261,13 @@ def json_records(
     function_version: str = "$LATEST",
     runtime_version: str = DEFAULT_RUNTIME_VERSION,
     region: str = "us-east-1",
+    system_log_level: SystemLogLevel = "INFO",
 ) -> list[LogEvent]:
-    """The JSON-format platform records of one invocation (system log level INFO), in time order."""
+    """The JSON-format platform records of one invocation, in time order: none above system log level INFO."""
+    if system_log_level not in ("DEBUG", "INFO", "WARN"):
+        raise ValueError(f"system_log_level must be DEBUG, INFO or WARN, got {system_log_level!r}")
+    if system_log_level == "WARN":
+        return []
     environment, start, end = _times(invocation)
     runtime = {
         "runtimeVersion": runtime_version,
@@ -242,6 +281,14 @@ def json_records(
     elif invocation.init_duration_ms is not None:
         init = {"initializationType": invocation.initialization_type, "phase": "init", **runtime}
         events.append(_json_event(environment, "platform.initStart", init))
+        init_report = {
+            "initializationType": invocation.initialization_type,
+            "phase": "init",
+            "status": "success",
+            "metrics": {"durationMs": _metric(invocation.init_duration_ms)},
+        }
+        init_done = environment + int(math.ceil(invocation.init_duration_ms))
+        events.append(_json_event(init_done, "platform.initReport", init_report))
     events.append(
         _json_event(start, "platform.start", {"requestId": invocation.request_id, "version": function_version})
     )
@@ -268,8 +315,12 @@ def records(
     function_version: str = "$LATEST",
     runtime_version: str = DEFAULT_RUNTIME_VERSION,
     region: str = "us-east-1",
+    system_log_level: SystemLogLevel = "INFO",
 ) -> list[LogEvent]:
-    """The platform records of one invocation in ``log_format`` ("Text" or "JSON")."""
+    """The platform records of one invocation in ``log_format`` ("Text" or "JSON").
+
+    ``system_log_level`` filters JSON records only: Lambda filters by level in the JSON format alone.
+    """
     if log_format == "Text":
         return text_records(
             invocation, function_version=function_version, runtime_version=runtime_version, region=region
@@ -281,6 +332,7 @@ def records(
             function_version=function_version,
             runtime_version=runtime_version,
             region=region,
+            system_log_level=system_log_level,
         )
     raise ValueError(f"log_format must be 'Text' or 'JSON', got {log_format!r}")
 
@@ -315,13 +367,16 @@ def write_invocations(
     function_name: str | None = None,
     function_version: str = "$LATEST",
     runtime_version: str = DEFAULT_RUNTIME_VERSION,
+    system_log_level: SystemLogLevel = "INFO",
 ) -> Written:
     """Write the platform records of ``invocations`` to ``log_group`` (created if missing).
 
     As Lambda does, each execution environment writes to a log stream of its own, named
-    ``YYYY/MM/DD/[version]<id>``: every cold invocation opens a new stream, and a warm one goes to
-    the stream of the latest environment (a first warm invocation to an environment started
-    before the series). ``function_name`` defaults to the last part of the log group name.
+    ``YYYY/MM/DD/[version]<id>`` after the day the environment started: every cold invocation
+    (on-demand, provisioned or restored) opens a new stream, and a warm one goes to the stream of
+    the latest environment (a first warm invocation to an environment started before the series).
+    A stream with nothing to write (JSON records at system log level WARN) is not created.
+    ``function_name`` defaults to the last part of the log group name.
     Raises ValueError if CloudWatch Logs rejects any event (too old, too new, or expired).
     """
     region = logs_client.meta.region_name
@@ -339,7 +394,10 @@ def write_invocations(
             function_version=function_version,
             runtime_version=runtime_version,
             region=region,
+            system_log_level=system_log_level,
         )
+        if not events:
+            continue
         if current is None or invocation.cold:
             opened = datetime.fromtimestamp(events[0].timestamp / 1000, tz=UTC)
             current = f"{opened:%Y/%m/%d}/[{function_version}]{uuid.uuid4().hex}"

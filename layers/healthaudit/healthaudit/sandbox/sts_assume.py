@@ -44,7 +44,13 @@ from moto.core.exceptions import AccessDeniedError
 from moto.iam.models import iam_backends
 from moto.sts import responses as sts_responses
 
-__all__ = ["BOOTSTRAP_ROLE_NAME", "install_sts_assume_role", "trust_allows"]
+__all__ = [
+    "BOOTSTRAP_ROLE_NAME",
+    "conditions_hold",
+    "install_sts_assume_role",
+    "lambda_service_assume_role",
+    "trust_allows",
+]
 
 #: Must equal healthaudit.sandbox.server.SANDBOX_ROLE_NAME (server.py imports fidelity, not the reverse).
 BOOTSTRAP_ROLE_NAME = "healthaudit-sandbox"
@@ -88,6 +94,49 @@ def install_sts_assume_role() -> None:
         _installed = True
 
 
+def lambda_service_assume_role(role_arn: str, session_name: str) -> dict[str, str]:
+    """Credentials of a session of `role_arn` as the Lambda service gets them for a function.
+
+    The role must exist and trust the service principal ``lambda.amazonaws.com``; the session is
+    issued by moto's STS backend directly, since no API caller stands for the service.
+    """
+    match = _ROLE_ARN.match(role_arn)
+    if not match:
+        raise ValueError(f"not an IAM role ARN: {role_arn!r}")
+    iam = iam_backends[match["account"]][match["partition"]]
+    role = next((r for r in iam.roles.values() if r.arn == role_arn), None)
+    if role is None:
+        raise ValueError(f"role {role_arn} does not exist")
+    if not _trusts_lambda(role.assume_role_policy_document):
+        raise ValueError(f"role {role_arn} does not trust lambda.amazonaws.com")
+    from moto.sts.models import sts_backends
+
+    session = sts_backends[match["account"]][match["partition"]].assume_role(
+        region_name="us-east-1",
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=3600,
+        external_id="",
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": session.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+        "AWS_SESSION_TOKEN": session.session_token,
+    }
+
+
+def _trusts_lambda(document: Any) -> bool:
+    if isinstance(document, str):
+        document = json.loads(document if document.lstrip().startswith("{") else unquote(document))
+    return any(
+        statement.get("Effect") == "Allow"
+        and "lambda.amazonaws.com" in _as_list((statement.get("Principal") or {}).get("Service", []))
+        and _action_matches(statement)
+        for statement in _as_list(document.get("Statement", []))
+    )
+
+
 def _principal_arn(caller_arn: str) -> str:
     """aws:PrincipalArn: for an assumed-role session, the role's ARN (path not known to the session)."""
     assumed = _ASSUMED.match(caller_arn)
@@ -113,7 +162,7 @@ def trust_allows(document: Any, caller_arn: str, caller_account: str, context: d
             continue
         if not _action_matches(statement) or not _principal_matches(statement, caller_arn, caller_account):
             continue
-        if not _conditions_hold(statement.get("Condition", {}), context):
+        if not conditions_hold(statement.get("Condition", {}), context):
             continue
         if statement.get("Effect") == "Deny":
             return False
@@ -161,7 +210,7 @@ _STRING_OPERATORS = {
 }
 
 
-def _conditions_hold(conditions: Any, context: dict[str, str | None]) -> bool:
+def conditions_hold(conditions: Any, context: dict[str, str | None]) -> bool:
     if not isinstance(conditions, dict):
         return False
     for operator, pairs in conditions.items():

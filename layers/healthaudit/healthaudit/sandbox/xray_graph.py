@@ -38,10 +38,12 @@ with a graph computed from those documents the way the X-Ray documentation descr
 
 Request (https://docs.aws.amazon.com/xray/latest/api/API_GetServiceGraph.html): StartTime and
 EndTime in epoch seconds; a segment document belongs to the window when its ``start_time`` lies
-in [StartTime, EndTime). The API reference states no limit on the length of the window, and no
-X-Ray page found says one; the sandbox enforces :data:`MAX_TIME_RANGE` (6 hours, the slice the
-auditor's design assumes) with an InvalidRequestException, so code that works here never asks
-AWS for more. EndTime before StartTime is an InvalidRequestException too.
+in [StartTime, EndTime). The longest window AWS accepts is undocumented: the API reference states
+no limit, and no X-Ray page found says one. The sandbox refuses windows longer than
+:data:`MAX_TIME_RANGE` (6 hours, the slice the auditor asks for) with an InvalidRequestException:
+stricter than AWS may be, never more lenient in the code's favour, and the code depends on neither
+answer, since it never asks for more than one slice (tests/test_sandbox_xray.py asks for both).
+EndTime before StartTime is an InvalidRequestException too.
 
 Simplified: GroupName / GroupARN are ignored (the graph covers every trace); the graph comes in
 one page (no NextToken); in-progress segments (no ``end_time``) and documents marked
