@@ -3,23 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/healthaudit/pyproject.toml | cksum | cut -d' ' -f1)
-CHECKOV_VERSION := 3.3.30
 # checkov pins old boto3 and networkx, so it lives in a virtual environment of its own.
-CHECKOV_STAMP := .venv-checkov/.installed-$(CHECKOV_VERSION)
+CHECKOV_STAMP := .venv-checkov/.installed-$(shell cksum < tests/support/checkov-requirements.txt | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
 export CHECKOV := $(CURDIR)/.venv-checkov/bin/checkov
 
-.PHONY: demo test lint unit bootstrap clean
+.PHONY: demo test lint unit bootstrap clean lock
 
+# requirements-dev.txt is locked with hashes (`make lock`); the healthaudit package itself is installed
+# editable on top, its dependencies already among the locked ones.
 $(STAMP): requirements-dev.txt layers/healthaudit/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e layers/healthaudit
 	rm -f $(VENV)/.installed-* && touch $@
 
-$(CHECKOV_STAMP):
+$(CHECKOV_STAMP): tests/support/checkov-requirements.txt
 	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	.venv-checkov/bin/python -m pip install --quiet --require-hashes -r tests/support/checkov-requirements.txt
 	rm -f .venv-checkov/.installed-* && touch $@
 
 bootstrap: $(STAMP) $(CHECKOV_STAMP)
@@ -44,19 +46,22 @@ chromium:
 
 test: lint unit
 
-# asl-validator (npm), pinned, in .asl-validator/ beside the tests: tests/test_fanout.py validates the
-# state machine's definition with it. Installed once; quiet.
+# asl-validator (npm), in .asl-validator/ beside the tests: tests/test_fanout.py validates the state
+# machine's definition with it. Installed once with `npm ci` from the lockfile in
+# tests/support/asl-validator/ (every package's integrity hash checked); quiet.
 ASL_VALIDATOR_VERSION := 4.0.0
-ASL_VALIDATOR_STAMP := .asl-validator/.installed-$(ASL_VALIDATOR_VERSION)
+ASL_VALIDATOR_LOCK := tests/support/asl-validator/package-lock.json
+ASL_VALIDATOR_STAMP := .asl-validator/.installed-$(shell cksum < $(ASL_VALIDATOR_LOCK) | cut -d' ' -f1)
 .PHONY: asl-validator
 asl-validator: $(ASL_VALIDATOR_STAMP)
 
-$(ASL_VALIDATOR_STAMP):
+$(ASL_VALIDATOR_STAMP): $(ASL_VALIDATOR_LOCK) tests/support/asl-validator/package.json
 	@if ! command -v npm >/dev/null; then \
 		echo "make: npm not found: tests/test_fanout.py will skip the state machine validation (fails under CI)" >&2; \
 		test -z "$$CI"; exit $$?; \
-	fi; npm install --prefix .asl-validator --no-audit --no-fund --loglevel=error --silent \
-		asl-validator@$(ASL_VALIDATOR_VERSION) >/dev/null && rm -f .asl-validator/.installed-* && touch $@
+	fi; mkdir -p .asl-validator && cp tests/support/asl-validator/package.json $(ASL_VALIDATOR_LOCK) .asl-validator/ \
+		&& npm ci --prefix .asl-validator --no-audit --no-fund --loglevel=error --silent >/dev/null \
+		&& rm -f .asl-validator/.installed-* && touch $@
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-runtime .asl-validator .aws-sam out test-artifacts
@@ -86,7 +91,7 @@ runtime-venv: $(RUNTIME_STAMP)
 
 $(RUNTIME_STAMP): tests/support/runtime-requirements.txt
 	@$(FIND_PYTHON312); test -x .venv-runtime/bin/python || "$$py" -m venv .venv-runtime
-	.venv-runtime/bin/python -m pip install --quiet -r tests/support/runtime-requirements.txt
+	.venv-runtime/bin/python -m pip install --quiet --require-hashes -r tests/support/runtime-requirements.txt
 	cp tests/support/runtime-requirements.txt $@
 
 # `sam local invoke` for people without Docker: sam build, then every file in events/ through the
@@ -108,3 +113,16 @@ $(C7N_STAMP):
 .PHONY: bench
 bench: $(STAMP) $(C7N_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Every requirements file is resolved from the *.in beside it, with hashes, for the Python and platform
+# that installs it: the layer for Lambda's python3.12 on arm64, the development tools for this
+# machine's python3.11, the local Lambda runtime for python3.12 here. Run after changing a *.in.
+UV_COMPILE = $(BIN)/uv pip compile --generate-hashes --custom-compile-command "make lock" -q
+lock: $(STAMP)
+	$(UV_COMPILE) layers/healthaudit/requirements.in --python-version 3.12 --python-platform aarch64-manylinux_2_28 \
+		-o layers/healthaudit/requirements.txt
+	$(UV_COMPILE) requirements-dev.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements-dev.txt
+	$(UV_COMPILE) tests/support/runtime-requirements.in --python-version 3.12 --python-platform x86_64-manylinux_2_28 \
+		-o tests/support/runtime-requirements.txt
+	$(UV_COMPILE) tests/support/checkov-requirements.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		-o tests/support/checkov-requirements.txt

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import string
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from healthaudit.audit import audit
 from healthaudit.cli import main
+from healthaudit.collect.clients import AwsClients
+from healthaudit.collect.inventory import HELD_FIELDS, list_functions
+from healthaudit.collect.snapshot import collect_snapshot
 from healthaudit.config import AuditConfig, ConfigError, load_config, parse_config_text
 from healthaudit.model import AuditReport, AuditWindow, Finding, FunctionSummary, Severity
 from healthaudit.publish.html import render_html
+from healthaudit.publish.s3 import report_json
 from healthaudit.publish.slack import build_digest
+from healthaudit.sandbox.fleet import _tiny_zip
 from tests.support.clock import AT
 
 SCALARS = st.one_of(
@@ -161,3 +168,78 @@ def test_bad_command_lines_say_what_is_wrong(argv, message, capsys):
         code = exit_.code
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+# -- refusals at the command line: exit 2, naming the field, before any AWS call ----------------
+
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: an AWS call would fail with exit 1, not 2
+
+
+@pytest.mark.parametrize(
+    "document, names",
+    [
+        ({"scope": "starts_with(Environment.Variables.DB_PASSWORD, 's3cr')"}, "config.json.scope: reads 'Environment'"),
+        ({"scope": "Environment != `null`"}, "config.json.scope: reads 'Environment'"),
+        ({"scope": "Owner == 'me'"}, "config.json.scope: reads unknown field 'Owner'"),
+        ({"slack": {"api_url": "https://evil.example/api/"}}, "config.json.slack.api_url: refused"),
+        ({"slack": {"token_env": "AWS_SESSION_TOKEN"}}, "config.json.slack.token_env: refused"),
+    ],
+    ids=["oracle-scope", "environment-not-null", "unknown-field", "slack-api-url", "slack-token-env"],
+)
+def test_cli_refuses_oracle_scopes_and_slack_redirects_with_exit_2(document, names, tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(document))
+    assert main(["run", "--region", "eu-west-1", "--endpoint-url", NOWHERE, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert names in err and "AWS call failed" not in err
+
+
+@pytest.mark.parametrize(
+    "url", ["https://evil.example/api/", "http://10.0.0.5/api/", "http://127.0.0.1@evil.example/api/"]
+)
+def test_cli_slack_api_url_flag_takes_only_slack_or_a_loopback_server(url, capsys, monkeypatch):
+    monkeypatch.delenv("HEALTHAUDIT_SLACK_API_URL", raising=False)
+    argv = ["run", "--region", "eu-west-1", "--endpoint-url", NOWHERE, "--slack-api-url", url]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "HEALTHAUDIT_SLACK_API_URL" in err and "AWS call failed" not in err
+    assert "HEALTHAUDIT_SLACK_API_URL" not in os.environ  # a refused flag leaves nothing behind
+
+
+# -- environment variable values: dropped as ListFunctions answers ------------------------------
+
+CANARY = "canary-5d1e7b20-s3cr3t-value"
+
+
+def test_environment_values_never_reach_the_scope_the_snapshot_or_the_report(aws):
+    """ListFunctions returns Environment.Variables (API_FunctionConfiguration); none of it is held."""
+    iam, lam = aws.client("iam"), aws.client("lambda")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(
+        FunctionName="holds-a-secret",
+        Runtime="python3.12",
+        Role=role,
+        Handler="a.b",
+        Code={"ZipFile": _tiny_zip()},
+        Environment={"Variables": {"DB_PASSWORD": CANARY, CANARY.upper(): "named-like-a-secret"}},
+    )
+    raw = lam.list_functions()["Functions"]
+    assert CANARY in json.dumps(raw)  # the sandbox answers with the values, as AWS does: the test can fail
+
+    held = list_functions(lam)
+    assert [f["FunctionName"] for f in held] == ["holds-a-secret"]
+    assert not set(held[0]) - HELD_FIELDS and "Environment" not in held[0]
+    assert CANARY not in json.dumps(held) and CANARY.upper() not in json.dumps(held)
+
+    # Even a scope that reads the whole document sees none of it, handed the raw configuration.
+    assert not load_config({"scope": f"contains(to_string(@), '{CANARY}')"}).in_scope(raw[0])
+    assert not load_config({"scope": "contains(keys(@), 'Environment')"}).in_scope(raw[0])
+
+    clients = AwsClients(aws, region="eu-west-1")
+    snapshot, _ = collect_snapshot(clients, AuditConfig(), AuditWindow.ending_at(AT), clients.account_id())
+    assert [fn.name for fn in snapshot.functions] == ["holds-a-secret"] and CANARY not in repr(snapshot)
+
+    report = audit(clients, AuditConfig(), at=AT)
+    assert report.functions_audited == 1
+    assert CANARY not in repr(report) and CANARY not in report_json(report).decode()
+    assert CANARY not in render_html(report.to_dict())

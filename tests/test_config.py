@@ -7,12 +7,17 @@ from datetime import date
 import pytest
 
 from healthaudit.cli import main
+from healthaudit.collect.inventory import HELD_FIELDS
 from healthaudit.config import (
+    REDIRECTING_SLACK_KEYS,
+    SCOPE_FIELDS,
+    SECRET_FIELDS,
     AuditConfig,
     ConfigError,
     Thresholds,
     apply_run_overrides,
     config_from_environment,
+    config_to_dict,
     load_config,
     parse_config_text,
 )
@@ -149,6 +154,11 @@ def test_environment_config_errors_name_the_parameter():
         ({"scope": "Tags.team == 'payments'", "notify": False}, None),
         ({"window_hours": 12}, None),
         ({"scope": "(("}, "event.detail.scope"),
+        (
+            {"scope": "starts_with(Environment.Variables.DB_PASSWORD, 's3cr')"},
+            "event.detail.scope: reads 'Environment'",
+        ),
+        ({"scope": "Team == 'payments'"}, "event.detail.scope: reads unknown field 'Team'"),
         ({"notify": "no"}, "event.detail.notify"),
         ({"colour": "red"}, "unknown key 'colour'"),
         ({"window_hours": 72}, "15 days"),
@@ -175,3 +185,61 @@ def test_cli_exits_non_zero_naming_the_bad_field(tmp_path, capsys):
 def test_cli_missing_config_file_is_named(tmp_path, capsys):
     assert main(["run", "--region", "eu-west-1", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+# -- the scope's allowlist (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scope, refused",
+    [
+        ("Tags.team == 'payments'", None),
+        ("Tags.Environment == 'prod'", None),  # a tag named Environment is a tag, not the function's variables
+        ("Runtime == 'python3.12' && MemorySize > `512`", None),
+        ("Layers[].Arn", None),
+        ("Layers[?CodeSize > `0`]", None),  # the filter reads the layers' fields, not the function's
+        ("sort_by(Layers, &Arn)", None),
+        ("@.Runtime == 'python3.12'", None),
+        ("contains(keys(@), 'Environment')", None),  # a literal: the document it sees has no such key
+        ("Environment", "'Environment'"),
+        ("Environment.Variables.DB_PASSWORD == 's3cr3t'", "'Environment'"),
+        ("starts_with(Environment.Variables.DB_PASSWORD, 's3cr')", "'Environment'"),
+        ("!Environment", "'Environment'"),
+        ("Runtime && Environment", "'Environment'"),
+        ("[Runtime, Environment][1]", "'Environment'"),
+        ("{v: Environment}", "'Environment'"),
+        ("@.Environment", "'Environment'"),
+        ("Runtime | Environment", "'Environment'"),
+        ("length(Environment.Variables) > `0`", "'Environment'"),
+        ("KMSKeyArn", "'KMSKeyArn'"),
+        ("ImageConfigResponse.ImageConfig.Command", "'ImageConfigResponse'"),
+        ("StateReason", "unknown field 'StateReason'"),  # free text, not on the list
+        ("Owner == 'me'", "unknown field 'Owner'"),
+        ("tags.team == 'x'", "unknown field 'tags'"),  # JMESPath is case-sensitive
+    ],
+)
+def test_scope_reads_only_the_documented_fields(scope, refused):
+    if refused is None:
+        assert load_config({"scope": scope}).scope == scope
+    else:
+        with pytest.raises(ConfigError, match=f"config.scope: reads {refused}"):
+            load_config({"scope": scope})
+
+
+def test_scope_allowlist_holds_no_secret_field_and_inventory_keeps_what_the_scope_reads():
+    assert not SCOPE_FIELDS & SECRET_FIELDS
+    assert SCOPE_FIELDS - {"Tags"} == HELD_FIELDS
+
+
+def test_in_scope_sees_only_the_allowlisted_fields_whatever_it_is_handed():
+    raw = {"FunctionName": "f", "Environment": {"Variables": {"DB_PASSWORD": "s3cr3t"}}, "KMSKeyArn": "arn:k"}
+    assert load_config({"scope": "FunctionName == 'f'"}).in_scope(raw)
+    assert not load_config({"scope": "contains(to_string(@), 's3cr3t')"}).in_scope(raw)
+    assert not load_config({"scope": "length(keys(@)) > `1`"}).in_scope(raw)
+
+
+@pytest.mark.parametrize("key", sorted(REDIRECTING_SLACK_KEYS))
+def test_slack_redirecting_keys_are_refused_naming_the_key(key):
+    with pytest.raises(ConfigError, match=rf"config\.slack\.{key}: refused in the config document"):
+        load_config({"slack": {"channel": "C0123456789", key: "anything"}})
+    assert key not in config_to_dict(load_config({"slack": {"channel": "C0123456789"}}))["slack"]

@@ -89,7 +89,11 @@ def test_manual_runs_are_told_apart_by_their_event_id(stack):
     audit.lambda_handler(manual, LambdaContext())
     assert audit.lambda_handler(copy.deepcopy(manual), LambdaContext())["duplicate"] == ALREADY_HANDLED
     assert "duplicate" not in audit.lambda_handler({**manual, "id": "another-manual-run"}, LambdaContext())
-    assert versions(stack, DATED) == 2
+    # Each manual run has a report of its own under manual/; neither touches the day's report or latest/.
+    manual_key = f"manual/dt={day(AT)}/account={ACCOUNT}/region={REGION}/{{}}/report.json"
+    assert versions(stack, manual_key.format(manual["id"])) == 1
+    assert versions(stack, manual_key.format("another-manual-run")) == 1
+    assert versions(stack, DATED) == 0 and versions(stack, LATEST) == 0
 
 
 def test_a_failed_delivery_leaves_no_record_so_the_retry_audits(stack):

@@ -202,8 +202,28 @@ def test_member_role_grants_exactly_the_audits_reads():
 
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AuditorAccountId}:root"}}
-    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
-    assert set(parsed["Parameters"]) == {"AuditorAccountId", "RoleName", "ExternalId"}
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "sts:ExternalId": {"Ref": "ExternalId"},
+            "aws:PrincipalOrgID": {"Fn::If": ["HasOrganizationId", {"Ref": "OrganizationId"}, {"Ref": "AWS::NoValue"}]},
+        },
+        # Only the audit function's role: template.yaml gives it this path.
+        "ArnLike": {
+            "aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AuditorAccountId}:role${AuditorRolePath}*"}
+        },
+    }
+    assert set(parsed["Parameters"]) == {
+        "AuditorAccountId",
+        "RoleName",
+        "ExternalId",
+        "AuditorRolePath",
+        "OrganizationId",
+        "LogGroupPrefixes",
+    }
+    auditor, _ = decode(str(TEMPLATE))
+    audit_role_path = auditor["Resources"]["AuditFunction"]["Properties"]["RolePath"]
+    assert parsed["Parameters"]["AuditorRolePath"]["Default"] == audit_role_path
+    assert auditor["Parameters"]["MemberRoleExternalId"]["NoEcho"] is True
 
 
 def test_member_role_template_passes_cfn_lint_and_checkov():
@@ -242,16 +262,19 @@ def test_plan_from_config_lists_and_products():
             ]
         },
         role_name=ROLE,
-        external_id=EXTERNAL_ID,
     )
     assert [(t.account, t.region) for t in listed] == [("111111111111", "eu-west-1"), ("222222222222", "us-east-1")]
-    assert listed[0].role_arn == f"arn:aws:iam::111111111111:role/{ROLE}" and listed[0].external_id == EXTERNAL_ID
+    assert listed[0].to_dict() == {
+        "account": "111111111111",
+        "region": "eu-west-1",
+        "role_arn": f"arn:aws:iam::111111111111:role/{ROLE}",
+    }
 
     product = plan_targets(
         {"targets": {"accounts": ["111111111111", "222222222222", "111111111111"], "regions": "eu-west-1,us-east-1"}},
         role_name=ROLE,
     )
-    assert len(product) == 4 and product[0].external_id is None  # duplicates dropped
+    assert len(product) == 4  # duplicates dropped
     assert (
         plan_targets({"targets": {"accounts": "111111111111"}}, role_name=ROLE, default_region="eu-central-1")[0].region
         == "eu-central-1"
@@ -271,6 +294,24 @@ def test_plan_from_config_lists_and_products():
 def test_plan_config_errors_name_the_field(config, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         plan_targets(config, role_name=ROLE, default_region=HOME)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        # The external ID belongs to the audit function's environment, never to a Map item.
+        ({"account": "111111111111", "region": HOME, "external_id": EXTERNAL_ID}, "unknown key 'external_id'"),
+        (
+            {"account": "111111111111", "region": HOME, "role_arn": f"arn:aws:iam::222222222222:role/{ROLE}"},
+            "in account",
+        ),
+        ({"account": "111111111111", "region": HOME, "role_arn": "arn:aws:iam::111111111111:user/someone"}, "role_arn"),
+    ],
+)
+def test_a_map_item_is_refused_when_it_carries_a_secret_or_another_accounts_role(target, message):
+    with pytest.raises(ConfigError, match=message):
+        Target.from_dict(target, "event.target")
+    assert Target.from_dict({"account": "111111111111", "region": HOME}).role_arn == ""
 
 
 def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandbox, monkeypatch):
@@ -302,7 +343,6 @@ def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandb
         {"targets": {"accounts": "organization", "organizational_units": [prod], "regions": list(REGIONS)}},
         org,
         role_name=ROLE,
-        external_id=EXTERNAL_ID,
     )
     assert {t.account for t in filtered} == {in_prod, in_nested}
     assert len(filtered) == 4 and all(t.role_arn.endswith(f":role/{ROLE}") for t in filtered)
@@ -328,7 +368,7 @@ def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandb
 
 def test_events_plan_json_through_the_plan_handler(monkeypatch):
     monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_NAME", ROLE)
-    monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID", EXTERNAL_ID)
+    monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID", EXTERNAL_ID)  # even if set, the plan never reads it
     monkeypatch.setenv("HEALTHAUDIT_MAX_CONCURRENCY", "7")
     monkeypatch.setenv("AWS_REGION", HOME)
     event = json.loads((ROOT / "events" / "plan.json").read_text())
@@ -340,7 +380,8 @@ def test_events_plan_json_through_the_plan_handler(monkeypatch):
         ("222222222222", "eu-west-1"),
         ("222222222222", "us-east-1"),
     ]
-    assert all(t["external_id"] == EXTERNAL_ID for t in output["targets"])
+    assert all(set(t) == {"account", "region", "role_arn"} for t in output["targets"])
+    assert EXTERNAL_ID not in json.dumps(output)
     item = json.loads((ROOT / "events" / "audit-target.json").read_text())
     assert item["target"] == output["targets"][0]  # a Map item is one planned target
 
@@ -352,7 +393,9 @@ def test_sandbox_assume_role_checks_the_role_and_its_trust_policy(sandbox):
     auditor = sandbox.session_for_account("710000000200", region=HOME)
     member = sandbox.session_for_account("710000000201", region=HOME)
     stranger = sandbox.session_for_account("710000000202", region=HOME)
-    arn = create_member_role(member, "710000000200")
+    arn = member.client("iam").create_role(
+        RoleName=ROLE, AssumeRolePolicyDocument=trust_policy("arn:aws:iam::710000000200:root")
+    )["Role"]["Arn"]
     role_trust = member.client("iam").create_role(
         RoleName="trusts-a-role",
         AssumeRolePolicyDocument=trust_policy("arn:aws:iam::710000000200:role/healthaudit-sandbox", None),
@@ -387,9 +430,9 @@ def test_assume_failure_is_an_assume_role_failed_naming_the_role(sandbox):
     from healthaudit.fanout import assume
 
     auditor = sandbox.session_for_account("710000000200", region=HOME)
-    target = Target("710000000209", HOME, f"arn:aws:iam::710000000209:role/{ROLE}", EXTERNAL_ID)
+    target = Target("710000000209", HOME, f"arn:aws:iam::710000000209:role/{ROLE}")
     with pytest.raises(AssumeRoleFailed, match=r"cannot assume arn:aws:iam::710000000209:role/.*AccessDenied"):
-        assume(auditor.client("sts"), target)
+        assume(auditor.client("sts"), target, EXTERNAL_ID)
 
 
 # -- the fan-out end to end ----------------------------------------------------------------------
@@ -466,6 +509,7 @@ def run_map(audit_app, plan_output: dict) -> list[dict]:
     results = []
     for target in plan_output["targets"]:
         item = {"target": target, "time": plan_output["time"]}
+        assert EXTERNAL_ID not in json.dumps(item)
         try:
             results.append(json.loads(json.dumps(audit_app.lambda_handler(item, LambdaContext()))))
         except Exception as error:  # noqa: BLE001 - Catch: States.ALL
@@ -478,7 +522,9 @@ def stored(env: dict, key: str) -> dict:
     return json.loads(env["s3"].get_object(Bucket=env["bucket"], Key=key)["Body"].read())
 
 
-def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target(member_accounts, auditor_env):
+def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target(
+    member_accounts, auditor_env, capsys, caplog
+):
     planned = [{"account": a, "region": r} for a in member_accounts for r in REGIONS]
     planned.append({"account": BROKEN, "region": HOME})
     plan_output = load_function("plan").lambda_handler({"time": iso(AT), "targets": planned}, LambdaContext())
@@ -487,7 +533,17 @@ def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target
     results = run_map(load_function("audit"), plan_output)
     failed = [r for r in results if "error" in r]
     assert [r["target"]["account"] for r in failed] == [BROKEN]
-    assert failed[0]["error"]["Error"] == "AssumeRoleFailed"
+    # The unreachable target is the audit's answer, not a function error the Map's Catch turned into one.
+    assert failed[0]["error"]["Error"] == "AssumeRoleFailed" and failed[0]["error"]["Cause"].startswith(
+        f"cannot assume arn:aws:iam::{BROKEN}:role/{ROLE}: AccessDenied"
+    )
+    written = capsys.readouterr()
+    emf = [json.loads(line) for line in written.out.splitlines() if '"_aws"' in line]
+    assert sum(line.get("TargetsNotAudited", [0])[0] for line in emf) == 1
+    logged = "".join(repr(vars(record)) for record in caplog.records)
+    assert "target not audited" in logged  # the audit's log records, with their extra keys, were captured...
+    # ...and the external ID is in none of them, nor in any execution input or output.
+    assert EXTERNAL_ID not in logged + written.out + written.err + json.dumps(plan_output) + json.dumps(results)
     for result in results:
         if "error" not in result:
             assert result["account"] == result["target"]["account"]  # the member account was audited
@@ -499,7 +555,9 @@ def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target
             found = {(f["function_name"], f["check_id"]) for f in report["findings"] if not f["suppressed_by"]}
             assert {("fraud-scoring", "error-rate-high"), ("audit-trail", "log-retention-unset")} <= found
 
-    merged = load_function("merge").lambda_handler({**plan_output, "results": results}, LambdaContext())
+    merge_input = {**plan_output, "results": results}
+    assert EXTERNAL_ID not in json.dumps(merge_input)
+    merged = load_function("merge").lambda_handler(merge_input, LambdaContext())
     assert merged == {
         "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
         "targets_audited": 6,

@@ -93,6 +93,7 @@ def deployment(sandbox):
                     "HEALTHAUDIT_CONFIG_PARAMETER": parameter,
                     "HEALTHAUDIT_SLACK_SECRET_ARN": secret,
                     "HEALTHAUDIT_SLACK_CHANNEL": CHANNEL,
+                    "HEALTHAUDIT_SLACK_API_URL": stack["slack_api_url"],
                 },
             },
         }
@@ -183,8 +184,8 @@ def test_scheduled_event_audits_and_the_report_landing_posts_the_digest(build, d
 
 def test_manual_run_audits_its_scope_and_nothing_is_posted(build, deployment, tmp_path):
     account, s3, bucket, slack = (deployment[k] for k in ("account", "s3", "bucket", "slack"))
-    report_key = f"reports/dt={day(AT)}/account={account}/region={REGION}/report.json"
     event = load_event("manual-run.json")
+    report_key = f"manual/dt={day(AT)}/account={account}/region={REGION}/{event['id']}/report.json"
     assert event["detail"]["scope"] == "Tags.team == 'payments'" and event["detail"]["notify"] is False
 
     with running(build, deployment, tmp_path, "AuditFunction", "NotifyFunction") as functions:
@@ -198,7 +199,9 @@ def test_manual_run_audits_its_scope_and_nothing_is_posted(build, deployment, tm
             (fn.name, check) for fn in FLEET if fn.name in PAYMENTS for check in fn.expect
         }
 
-        notified = invoke(functions["NotifyFunction"], report_created(bucket, account))
+        created = report_created(bucket, account)
+        created["detail"]["object"]["key"] = report_key  # the manual report, never latest/
+        notified = invoke(functions["NotifyFunction"], created)
         assert notified["status"] == "skipped: notify is off for this run"
     assert slack.posts == []
 
@@ -266,7 +269,42 @@ def test_runtime_pins_match_the_development_pins():
         lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
         return dict(line.split("==", 1) for line in lines if "==" in line)
 
-    runtime, development = pins(local_invoke.RUNTIME_REQUIREMENTS), pins(ROOT / "requirements-dev.txt")
+    runtime = pins(local_invoke.RUNTIME_REQUIREMENTS.with_suffix(".in"))
+    development = pins(ROOT / "requirements-dev.in")
     assert {name: runtime[name] for name in ("boto3", "botocore")} == {
         name: development[name] for name in ("boto3", "botocore")
     }
+
+
+def locked(path: Path) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of a requirements file written by `make lock`."""
+    entries: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        if line and not line.startswith((" ", "#")):
+            name, version = line.rstrip(" \\").split("==")
+            entries[name.lower().replace("_", "-")] = (version, 0)
+        elif line.strip().startswith("--hash=sha256:"):
+            version, hashes = entries[name.lower().replace("_", "-")]
+            entries[name.lower().replace("_", "-")] = (version, hashes + 1)
+    return entries
+
+
+def test_the_layer_holds_exactly_the_locked_distributions_each_with_hashes(build):
+    """layers/healthaudit/requirements.txt pins every distribution, direct or not, with its hashes (pip's
+    --require-hashes refuses anything else), and `sam build` installs exactly those into the layer."""
+    lock = locked(ROOT / "layers" / "healthaudit" / "requirements.txt")
+    assert lock and all(hashes >= 1 for _, hashes in lock.values()), lock
+    direct = {
+        line.split("==")[0].lower(): line.split("==")[1].strip()
+        for line in (ROOT / "layers" / "healthaudit" / "requirements.in").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert {name: lock[name][0] for name in direct} == direct  # the lock holds the .in's pins
+    (layer,) = build.function("AuditFunction").layer_paths
+    installed = {}
+    for info in Path(layer).glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        installed[name.lower().replace("_", "-")] = version
+    assert installed == {name: version for name, (version, _) in lock.items()}
+    assert (Path(layer) / "healthaudit" / "audit.py").exists()

@@ -43,7 +43,7 @@ from healthaudit.schema import load_report_schema
 from tests.support.clock import AT
 from tests.support.fault_proxy import FaultProxy, Rewrite
 from tests.support.functions import LambdaContext, load_function
-from tests.test_pipeline import load_event
+from tests.test_pipeline import load_event, report_created_event
 
 REGION = "eu-west-1"
 
@@ -91,6 +91,27 @@ CONFIGS = [
     ("duplicate-key", '{"window": {"hours": 24}, "window": {"hours": 12}}', "key 'window' appears twice"),
     ("unknown-top-key", '{"unknown_top": 1}', "config: unknown key 'unknown_top'"),
     ("control-characters", "\x00\x01", "config: not valid JSON or YAML"),
+    # oracle scopes: a scope that could tell, function by function, what a secret starts with
+    (
+        "scope-oracle-on-a-secret",
+        """{"scope": "starts_with(Environment.Variables.DB_PASSWORD, 's3cr')"}""",
+        "config.scope: reads 'Environment'",
+    ),
+    ("scope-environment-not-null", '{"scope": "Environment != `null`"}', "config.scope: reads 'Environment'"),
+    ("scope-environment-in-a-pipe", '{"scope": "Runtime | Environment"}', "config.scope: reads 'Environment'"),
+    ("scope-environment-via-current", '{"scope": "@.Environment.Variables"}', "config.scope: reads 'Environment'"),
+    ("scope-kms-key", '{"scope": "KMSKeyArn != `null`"}', "config.scope: reads 'KMSKeyArn'"),
+    (
+        "scope-image-command",
+        '{"scope": "ImageConfigResponse.ImageConfig"}',
+        "config.scope: reads 'ImageConfigResponse'",
+    ),
+    ("scope-unknown-field", '{"scope": "Team == \'payments\'"}', "config.scope: reads unknown field 'Team'"),
+    ("scope-bare-null-is-a-field", '{"scope": "Description != null"}', "config.scope: reads unknown field 'null'"),
+    # keys that would send the Slack token (or the function's credentials) elsewhere
+    ("slack-api-url", '{"slack": {"api_url": "https://evil.example/api/"}}', "config.slack.api_url: refused"),
+    ("slack-api-url-loopback", '{"slack": {"api_url": "http://127.0.0.1:1/api/"}}', "config.slack.api_url: refused"),
+    ("slack-token-env", '{"slack": {"token_env": "AWS_SESSION_TOKEN"}}', "config.slack.token_env: refused"),
 ]
 
 
@@ -147,6 +168,18 @@ AUDIT_EVENTS = [
     ("manual-window-text", lambda: manual(window_hours="24"), "event.detail.window_hours: got '24'", ConfigError),
     ("manual-window-huge", lambda: manual(window_hours=10**9), "event.detail.window_hours", ConfigError),
     ("manual-scope-bad", lambda: manual(scope="Tags.[["), "event.detail.scope: got 'Tags.[['", ConfigError),
+    (
+        "manual-scope-oracle",
+        lambda: manual(scope="starts_with(Environment.Variables.DB_PASSWORD, 's3cr')"),
+        "event.detail.scope: reads 'Environment'",
+        ConfigError,
+    ),
+    (
+        "manual-scope-unknown-field",
+        lambda: manual(scope="Owner == 'me'"),
+        "event.detail.scope: reads unknown field 'Owner'",
+        ConfigError,
+    ),
     ("manual-notify-text", lambda: manual(notify="no"), "event.detail.notify: got 'no'", ConfigError),
     ("manual-unknown-key", lambda: manual(force=True), "event.detail: unknown key 'force'", ConfigError),
     (
@@ -537,3 +570,76 @@ def test_an_audit_time_outside_cloudwatchs_retention_or_in_the_future_is_refused
     else:
         with pytest.raises(InvalidEvent, match=f"event.time: got '{time}'.*{refused}"):
             audit_time(time, "event.time", NOW)
+
+
+# -- Slack secrets that would send the digest elsewhere ----------------------------------------
+
+
+@pytest.fixture
+def stack(sandbox, aws, monkeypatch):
+    """A fresh account with what the template provisions, its functions' environment set in this process."""
+    from tests.support.deployment import aim_environment_at, provisioned
+
+    aim_environment_at(aws, sandbox.endpoint, REGION, monkeypatch)
+    with provisioned(aws, REGION, monkeypatch, multi_account=True) as provisioned_stack:
+        yield provisioned_stack
+
+
+FOREIGN_WEBHOOKS = [
+    # (case, the webhook URL the secret holds, given the local Slack server; local-testing switch on)
+    ("loopback-webhook-without-the-switch", lambda slack: slack.webhook_url, False),
+    ("not-an-incoming-webhook-path", lambda slack: slack.url + "/api/chat.postMessage", True),
+    ("loopback-url-outside-services", lambda slack: slack.url.replace("127.0.0.1", "localhost") + "/collect", True),
+]
+
+
+def hold_webhook(stack: dict, url: str, switch_on: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack["session"].client("secretsmanager").put_secret_value(
+        SecretId=stack["secret"], SecretString=json.dumps({"webhook_url": url})
+    )
+    if not switch_on:
+        monkeypatch.delenv("HEALTHAUDIT_SLACK_API_URL")
+
+
+WEBHOOK_REFUSED = "failed: the incoming webhook URL in the Slack secret is not https://hooks.slack.com/services/"
+
+
+@pytest.mark.parametrize("webhook, switch_on", [c[1:] for c in FOREIGN_WEBHOOKS], ids=[c[0] for c in FOREIGN_WEBHOOKS])
+def test_the_notifier_records_a_foreign_webhook_and_sends_nothing(stack, webhook, switch_on, monkeypatch):
+    url = webhook(stack["slack"])
+    load_function("audit").lambda_handler(load_event("scheduled.json"), LambdaContext())
+    hold_webhook(stack, url, switch_on, monkeypatch)
+    latest = f"latest/account={stack['account']}/region={REGION}/report.json"
+    response = load_function("notify").lambda_handler(report_created_event(stack["bucket"], latest), LambdaContext())
+    assert response["status"].startswith(WEBHOOK_REFUSED)  # permanent: recorded, not retried
+    assert url not in json.dumps(response)
+    outcome_key = response["report_key"].replace("report.json", "notify.json")
+    outcome = json.loads(stack["s3"].get_object(Bucket=stack["bucket"], Key=outcome_key)["Body"].read())
+    assert outcome["status"] == response["status"]
+    assert stack["slack"].posts == []
+
+
+def merge_event_with_one_unreachable_target() -> dict:
+    event = load_event("merge.json")
+    caught = event["results"][1]
+    return {**event, "targets": [caught["target"]], "results": [caught]}
+
+
+@pytest.mark.parametrize("webhook, switch_on", [c[1:] for c in FOREIGN_WEBHOOKS], ids=[c[0] for c in FOREIGN_WEBHOOKS])
+def test_the_merge_step_refuses_a_foreign_webhook_as_the_notifier_does(stack, webhook, switch_on, monkeypatch):
+    url = webhook(stack["slack"])
+    hold_webhook(stack, url, switch_on, monkeypatch)
+    merged = load_function("merge").lambda_handler(merge_event_with_one_unreachable_target(), LambdaContext())
+    assert merged["slack"].startswith(WEBHOOK_REFUSED) and url not in json.dumps(merged)
+    assert merged["targets_not_audited"] == 1  # the consolidated report is stored all the same
+    assert stack["slack"].posts == []
+
+
+def test_the_merge_step_posts_through_a_slack_webhook_in_the_secret_without_a_channel(stack, monkeypatch):
+    hold_webhook(stack, stack["slack"].webhook_url, True, monkeypatch)
+    monkeypatch.delenv("HEALTHAUDIT_SLACK_CHANNEL")
+    merged = load_function("merge").lambda_handler(merge_event_with_one_unreachable_target(), LambdaContext())
+    assert merged["slack"] == "posted"
+    (message,) = stack["slack"].messages
+    assert message["webhook"] == stack["slack"].webhook_url.removeprefix(stack["slack"].url)
+    assert "222222222222" in json.dumps(message["blocks"])

@@ -153,14 +153,79 @@ def test_rerun_of_the_same_event_gives_the_same_report(deployed):
     assert stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY) == first
 
 
-def test_manual_run_narrows_the_scope_and_skips_slack(deployed):
-    response = load_handler().lambda_handler(load_event("manual-run.json"), LambdaContext())
+MANUAL_RUN_ID = load_event("manual-run.json")["id"]
+MANUAL_KEY = f"manual/dt={day(AT)}/account=300000000001/region=eu-west-1/{MANUAL_RUN_ID}/report.json"
+DAILY_KEYS = (REPORT_KEY, LATEST_KEY, REPORT_KEY.replace(".json", ".html"), LATEST_KEY.replace(".json", ".html"))
+
+
+def object_versions(s3, bucket: str) -> dict[str, list[str]]:
+    """Every key in the (versioned) bucket with its version ids: any overwrite shows."""
+    listed = s3.list_object_versions(Bucket=bucket).get("Versions", [])
+    versions: dict[str, list[str]] = {}
+    for version in listed:
+        versions.setdefault(version["Key"], []).append(version["VersionId"])
+    return versions
+
+
+def test_manual_run_writes_under_manual_and_leaves_the_daily_report_and_latest_untouched(deployed, capsys):
+    audit = load_handler()
+    audit.lambda_handler(load_event("scheduled.json"), LambdaContext())
+    daily = object_versions(deployed["s3"], deployed["bucket"])
+    capsys.readouterr()
+
+    response = audit.lambda_handler(load_event("manual-run.json"), LambdaContext())  # events/manual-run.json as is
+
     payments = {fn.name for fn in FLEET if fn.tags.get("team") == "payments"}
+    assert response["report_key"] == MANUAL_KEY
     assert response["functions_audited"] == len(payments)
-    assert response["slack"].startswith("skipped")
-    outcome = load_notify_handler().lambda_handler(report_created_event(deployed["bucket"]), LambdaContext())
-    assert outcome["status"] == "skipped: notify is off for this run"
+    assert response["slack"] == "skipped: notify is off for this run"
+    after = object_versions(deployed["s3"], deployed["bucket"])
+    assert {key: after[key] for key in DAILY_KEYS} == {key: daily[key] for key in DAILY_KEYS}  # same versions
+    assert set(after) - set(daily) == {MANUAL_KEY, MANUAL_KEY.replace(".json", ".html")}
+    manual = stored_report(deployed["s3"], deployed["bucket"], MANUAL_KEY)
+    assert {fn["name"] for fn in manual["functions"]} == payments
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf and not [line for line in emf if "ScheduledAuditSucceeded" in line]  # not the daily heartbeat
+
+    notify = load_notify_handler()
+    outcome = notify.lambda_handler(report_created_event(deployed["bucket"], MANUAL_KEY), LambdaContext())
+    assert outcome == {"status": "skipped: notify is off for this run", "report_key": MANUAL_KEY, "slack_ts": None}
     assert deployed["slack"].messages == []
+
+
+def test_manual_run_posts_only_when_its_event_asks(deployed):
+    event = load_event("manual-run.json")
+    event["detail"] = {**event["detail"], "notify": True}
+    response = load_handler().lambda_handler(event, LambdaContext())
+    assert (response["report_key"], response["slack"]) == (MANUAL_KEY, "left to the notifier")
+
+    notify = load_notify_handler()
+    outcome = notify.lambda_handler(report_created_event(deployed["bucket"], MANUAL_KEY), LambdaContext())
+    assert outcome["status"] == "posted" and outcome["report_key"] == MANUAL_KEY
+    digest, _details = deployed["slack"].messages
+    assert f"/manual/dt%3D{day(AT)}/" in json.dumps(digest["blocks"])  # the link: its own report, key URL-encoded
+    assert f"/{MANUAL_RUN_ID}/report.html" in json.dumps(digest["blocks"])
+    recorded = stored_report(deployed["s3"], deployed["bucket"], MANUAL_KEY.replace("report.json", "notify.json"))
+    assert recorded["status"] == "posted"
+    assert not [key for key in object_versions(deployed["s3"], deployed["bucket"]) if not key.startswith("manual/")]
+
+
+def test_history_never_takes_a_manual_report_for_the_previous_daily_one(deployed):
+    audit = load_handler()
+    audit.lambda_handler({**load_event("manual-run.json"), "time": iso(YESTERDAY), "detail": {}}, LambdaContext())
+    audit.lambda_handler(load_event("scheduled.json"), LambdaContext())
+    report = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY)
+    assert report["previous_report"] is None
+    assert {finding["status"] for finding in report["findings"]} == {"new"}
+
+
+@pytest.mark.parametrize("run_id", ["../../latest/account=300000000001", "a/b", ".hidden", "x" * 129, "id with spaces"])
+def test_a_manual_run_id_that_is_not_one_key_segment_is_refused_before_any_aws_call(deployed, run_id):
+    from healthaudit.events import InvalidEvent
+
+    with pytest.raises(InvalidEvent, match=r"event\.id: got"):
+        load_handler().lambda_handler({**load_event("manual-run.json"), "id": run_id}, LambdaContext())
+    assert object_versions(deployed["s3"], deployed["bucket"]) == {}
 
 
 SLACK_FAULTS = [
@@ -189,7 +254,7 @@ def test_slack_faults_are_recorded_and_never_lose_the_report(deployed, capsys, f
     from healthaudit.publish.notify import NotifyRetry
 
     # Long enough for any answer of the local server on a loaded machine; only the stall outlasts it.
-    config = {"slack": {"api_url": deployed["slack"].api_url, "timeout_seconds": 3}}
+    config = {"slack": {"timeout_seconds": 3}}  # the local Slack server: HEALTHAUDIT_SLACK_API_URL (provisioned)
     ssm = deployed["session"].client("ssm")
     ssm.put_parameter(Name=deployed["parameter"], Value=json.dumps(config), Type="String", Overwrite=True)
     load_handler().lambda_handler(load_event("scheduled.json"), LambdaContext())

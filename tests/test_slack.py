@@ -20,10 +20,14 @@ from healthaudit.publish.slack import (
     SlackConfigError,
     build_details,
     build_digest,
+    checked_webhook_url,
     post_digest,
+    post_message,
+    post_to_webhook,
     resolve_token,
     retry_after_seconds,
     shorten,
+    slack_api_url,
     slack_client,
 )
 from tests.support.slack_server import SlackServer
@@ -327,11 +331,11 @@ def test_retry_after_seconds(headers, seconds):
 # -- the token -------------------------------------------------------------------------------
 
 
-def test_token_from_the_environment():
-    config = SlackConfig(channel=CHANNEL, token_env="AUDIT_SLACK_TOKEN")
-    assert resolve_token(config, {"AUDIT_SLACK_TOKEN": f" {TOKEN}\n"}) == TOKEN
-    with pytest.raises(SlackConfigError, match="AUDIT_SLACK_TOKEN"):
-        resolve_token(config, {"SLACK_BOT_TOKEN": TOKEN})
+def test_token_from_the_environment_is_slack_bot_token_only():
+    config = SlackConfig(channel=CHANNEL)
+    assert resolve_token(config, {"SLACK_BOT_TOKEN": f" {TOKEN}\n"}) == TOKEN
+    with pytest.raises(SlackConfigError, match="SLACK_BOT_TOKEN"):
+        resolve_token(config, {"AWS_SESSION_TOKEN": "FwoGZXIvYXdzE-credentials", "AUDIT_SLACK_TOKEN": TOKEN})
 
 
 def test_token_from_secrets_manager(aws):
@@ -432,3 +436,107 @@ def test_history_comes_first_new_findings_then_ongoing_then_resolved():
     assert "old-fn" in body[1] and "since 2026-11-20" in body[1]
     assert "Resolved since the previous audit (1)" in body[2] and "fixed-fn" in body[2]
     assert any("*1* new · *1* resolved since the previous audit" in t for t in texts(as_dicts(blocks)))
+
+
+# -- where the token and the digest may go (issue 13) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, base_url",
+    [
+        (None, None),  # unset: slack-sdk's own https://slack.com/api/
+        ("", None),
+        ("https://slack.com/api/", None),
+        ("http://127.0.0.1:8123/api/", "http://127.0.0.1:8123/api/"),
+        ("http://127.0.0.1:8123/api", "http://127.0.0.1:8123/api/"),
+        ("https://localhost:8443/api/", "https://localhost:8443/api/"),
+        ("http://[::1]:8123/api/", "http://[::1]:8123/api/"),
+        ("http://127.8.9.10:80/", "http://127.8.9.10:80/"),  # all of 127.0.0.0/8 is loopback
+    ],
+)
+def test_slack_api_url_accepts_slack_or_a_loopback_server(value, base_url):
+    environ = {} if value is None else {"HEALTHAUDIT_SLACK_API_URL": value}
+    assert slack_api_url(environ) == base_url
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://slack.com.evil.example/api/",
+        "http://slack.com/api/",  # Slack's, but in clear text
+        "https://10.0.0.5/api/",  # private is not loopback
+        "http://0.0.0.0:8123/api/",
+        "http://127.0.0.1@evil.example/api/",  # userinfo: the host is evil.example
+        "http://user:pw@127.0.0.1:8123/api/",
+        "ftp://127.0.0.1/api/",
+        "127.0.0.1:8123/api/",
+    ],
+)
+def test_slack_api_url_refuses_any_other_host_naming_the_variable(value):
+    with pytest.raises(SlackConfigError, match="HEALTHAUDIT_SLACK_API_URL"):
+        slack_api_url({"HEALTHAUDIT_SLACK_API_URL": value})
+
+
+HOOK = "https://hooks.slack.com/services/T000/B000/XXXX"
+LOCAL_API = {"HEALTHAUDIT_SLACK_API_URL": "http://127.0.0.1:8123/api/"}
+
+
+@pytest.mark.parametrize(
+    "url, environ, accepted",
+    [
+        (HOOK, {}, True),
+        (HOOK, LOCAL_API, True),
+        ("http://hooks.slack.com/services/T000/B000/XXXX", {}, False),  # clear text
+        ("https://hooks.slack.com:8443/services/T000/B000/XXXX", {}, False),
+        ("https://hooks.slack.com/workflows/T000/A000/1/XXXX", {}, False),  # not an incoming webhook
+        ("https://hooks.slack.com.evil.example/services/T000/B000/XXXX", {}, False),
+        ("https://evil.example/services/T000/B000/XXXX", {}, False),
+        ("https://hooks.slack.com@evil.example/services/T000/B000/XXXX", {}, False),
+        # the local test server's webhook: only with the local-testing switch on
+        ("http://127.0.0.1:8124/services/T000/B000/XXXX", {}, False),
+        ("http://127.0.0.1:8124/services/T000/B000/XXXX", LOCAL_API, True),
+        (
+            "http://127.0.0.1:8124/services/T000/B000/XXXX",
+            {"HEALTHAUDIT_SLACK_API_URL": "https://slack.com/api/"},
+            False,
+        ),
+        ("http://10.0.0.5/services/T000/B000/XXXX", LOCAL_API, False),
+    ],
+)
+def test_webhook_urls_must_be_slacks_incoming_webhooks(url, environ, accepted):
+    if accepted:
+        assert checked_webhook_url(url, environ) == url
+    else:
+        with pytest.raises(SlackConfigError, match=r"not https://hooks\.slack\.com/services/") as refused:
+            checked_webhook_url(url, environ)
+        assert "XXXX" not in str(refused.value)  # the webhook's path is its secret: never repeated
+
+
+def test_a_loopback_webhook_without_the_switch_is_refused_before_anything_is_sent(slack):
+    with pytest.raises(SlackConfigError, match="HEALTHAUDIT_SLACK_API_URL"):
+        post_to_webhook(slack.webhook_url, "hi", [], environ={})
+    assert slack.posts == []
+    post_to_webhook(slack.webhook_url, "hi", [], environ={"HEALTHAUDIT_SLACK_API_URL": slack.api_url})
+    assert [post.path for post in slack.posts] == [slack.webhook_url.removeprefix(slack.url)]
+
+
+def test_post_message_sends_a_bot_token_only_to_the_named_api_url(slack):
+    config = SlackConfig(channel=CHANNEL)
+    ts = post_message(config, {"SLACK_BOT_TOKEN": TOKEN, "HEALTHAUDIT_SLACK_API_URL": slack.api_url}, "hi", [])
+    assert ts and [m["text"] for m in slack.messages] == ["hi"]
+    with pytest.raises(SlackConfigError, match="HEALTHAUDIT_SLACK_API_URL"):
+        post_message(
+            config, {"SLACK_BOT_TOKEN": TOKEN, "HEALTHAUDIT_SLACK_API_URL": "https://evil.example/api/"}, "x", []
+        )
+    assert len(slack.posts) == 1
+
+
+def test_post_message_treats_any_url_in_the_secret_as_a_webhook_and_refuses_a_foreign_one(slack):
+    # A foreign URL is refused, never sent to Slack as a bearer token.
+    environ = {"SLACK_BOT_TOKEN": "https://evil.example/collect", "HEALTHAUDIT_SLACK_API_URL": slack.api_url}
+    with pytest.raises(SlackConfigError, match="not https://hooks.slack.com/services/"):
+        post_message(SlackConfig(channel=CHANNEL), environ, "hi", [])
+    assert slack.posts == []
+    environ["SLACK_BOT_TOKEN"] = slack.webhook_url
+    assert post_message(SlackConfig(), environ, "hi", []) is None  # a webhook needs no channel
+    assert [m.get("webhook") for m in slack.messages] == [slack.webhook_url.removeprefix(slack.url)]

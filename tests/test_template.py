@@ -232,16 +232,25 @@ def test_function_settings_are_read_only_on_this_accounts_functions(resources):
             }, statement["Sid"]
 
 
+DAILY_REPORTS = {"${ReportBucket.Arn}/reports/*", "${ReportBucket.Arn}/latest/*"}
+MANUAL_REPORTS = "${ReportBucket.Arn}/manual/*"
+#: Per function: each statement granting s3:PutObject, as (actions, resources). The audit writes manual
+#: runs' reports under manual/ and reads nothing there; the notifier reads them and writes notify.json beside.
+REPORT_GRANTS = {
+    "AuditFunction": {
+        "WriteReports": ({"s3:PutObject", "s3:GetObject"}, DAILY_REPORTS),
+        "WriteManualReports": ({"s3:PutObject"}, {MANUAL_REPORTS}),
+    },
+    "NotifyFunction": {"ReadReportsWriteOutcome": ({"s3:PutObject", "s3:GetObject"}, DAILY_REPORTS | {MANUAL_REPORTS})},
+    "MergeFunction": {"ReadReportsWriteConsolidated": ({"s3:PutObject", "s3:GetObject"}, DAILY_REPORTS)},
+}
+
+
 @pytest.mark.parametrize("function", REPORT_FUNCTIONS)
-def test_reports_are_read_and_written_only_under_reports_and_latest(resources, function):
+def test_reports_are_read_and_written_only_under_reports_latest_and_manual(resources, function):
     s3 = [statement for statement in _audit_statements(resources, function) if "s3:PutObject" in _actions(statement)]
-    assert s3, "no statement grants s3:PutObject"
-    for statement in s3:
-        assert _actions(statement) == {"s3:PutObject", "s3:GetObject"}, f"{statement['Sid']} mixes other actions in"
-        assert _resource_texts(statement) == {
-            "${ReportBucket.Arn}/reports/*",
-            "${ReportBucket.Arn}/latest/*",
-        }, f"{statement['Sid']} may write outside reports/ and latest/: {_resource_texts(statement)}"
+    granted = {statement["Sid"]: (_actions(statement), _resource_texts(statement)) for statement in s3}
+    assert granted == REPORT_GRANTS[function], f"{function} reads or writes reports beyond {REPORT_GRANTS[function]}"
 
 
 @pytest.mark.parametrize("function", ("AuditFunction", "NotifyFunction"))
@@ -351,12 +360,9 @@ def test_schedule_delivers_the_same_envelope_as_events_scheduled_json(resources)
         assert delivered[key] == sample[key], key
 
 
-def test_manual_run_rule_matches_events_manual_run_json(resources):
-    events = resources["AuditFunction"]["Properties"]["Events"]
-    (rule,) = [event["Properties"] for event in events.values() if event["Type"] == "EventBridgeRule"]
+def test_manual_run_event_has_the_scheduled_envelope(resources):
     sample = json.loads((EVENTS / "manual-run.json").read_text())
-    assert sample["source"] in rule["Pattern"]["source"]
-    assert sample["detail-type"] in rule["Pattern"]["detail-type"]
+    assert sample["source"] == "healthaudit.manual"
     assert set(sample) == set(json.loads((EVENTS / "scheduled.json").read_text())), "one envelope for both"
 
 
@@ -378,3 +384,183 @@ def test_samconfig_environment_is_complete(environment, template):
     overridden = {item.split("=", 1)[0] for item in shlex.split(deploy["parameter_overrides"])}
     unknown = overridden - set(template["Parameters"])
     assert not unknown, f"samconfig [{environment}] overrides parameters the template does not have: {unknown}"
+
+
+# -- manual runs: direct invoke only ------------------------------------------------------------
+
+#: SAM event types that put an EventBridge rule (on some bus) in front of a function.
+RULE_EVENT_TYPES = {"EventBridgeRule", "CloudWatchEvent"}
+
+
+def _resolved(node: Any, refs: dict[str, str]) -> Any:
+    """The node with each {"Ref": name} in `refs` replaced by its value (a rule pattern as deployed)."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in refs:
+            return refs[node["Ref"]]
+        return {key: _resolved(value, refs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolved(value, refs) for value in node]
+    return node
+
+
+def _rules_on_the_default_bus(resources: dict[str, Any]) -> dict[str, Any]:
+    """Every event pattern the template puts on the default bus, by the function or rule that owns it."""
+    patterns = {}
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            for event_name, event in resource["Properties"].get("Events", {}).items():
+                if (
+                    event["Type"] in RULE_EVENT_TYPES
+                    and event["Properties"].get("EventBusName", "default") == "default"
+                ):
+                    patterns[f"{name}.{event_name}"] = event["Properties"]["Pattern"]
+        elif (
+            resource["Type"] == "AWS::Events::Rule"
+            and resource["Properties"].get("EventBusName", "default") == "default"
+        ):
+            patterns[name] = resource["Properties"].get("EventPattern")
+    return patterns
+
+
+def test_no_event_bus_rule_or_resource_policy_lets_anyone_start_the_audit(resources):
+    """A manual run is a direct invoke: only a principal granted lambda:InvokeFunction on the function
+    (and the schedule's own role) can start an audit. No rule on any bus, no Lambda permission."""
+    events = resources["AuditFunction"]["Properties"]["Events"]
+    assert {event["Type"] for event in events.values()} == {"ScheduleV2"}, "only the schedule invokes the audit"
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Events::Rule":
+            targets = json.dumps(resource["Properties"].get("Targets", []))
+            assert "AuditFunction" not in targets, f"{name} routes events to the audit function"
+        if resource["Type"] == "AWS::Lambda::Permission":
+            assert "AuditFunction" not in json.dumps(resource["Properties"]), f"{name} lets others invoke the audit"
+    assert not [r for r in resources.values() if r["Type"] in ("AWS::Events::EventBus", "AWS::Events::EventBusPolicy")]
+
+
+def test_a_spoofed_manual_event_on_the_default_bus_reaches_no_rule(aws, resources):
+    """Anyone allowed events:PutEvents on the default bus sends events/manual-run.json there: every rule
+    the template puts on that bus is created in the sandbox with a queue standing in for its function,
+    and no queue receives it. The rule this template used to have is the control: it would have."""
+    events, sqs = aws.client("events"), aws.client("sqs")
+    refs = {"ReportBucket": "reports-bucket"}
+    former_manual_rule = {"source": ["healthaudit.manual"], "detail-type": ["Manual audit"]}
+    queues = {}
+    patterns = {**_rules_on_the_default_bus(resources), "control.FormerManualAudit": former_manual_rule}
+    for index, (owner, pattern) in enumerate(sorted(patterns.items())):
+        url = sqs.create_queue(QueueName=f"stands-in-for-{index}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=f"rule-{index}", EventPattern=json.dumps(_resolved(pattern, refs)))
+        events.put_targets(Rule=f"rule-{index}", Targets=[{"Id": "function", "Arn": arn}])
+        queues[owner] = url
+    assert "NotifyFunction.ReportCreated" in queues  # the template's one rule on the default bus is exercised
+
+    spoofed = json.loads((EVENTS / "manual-run.json").read_text())
+    spoofed["detail"] = {"scope": "starts_with(FunctionName, 'pay')", "notify": True}
+    sent = events.put_events(
+        Entries=[
+            {"Source": spoofed["source"], "DetailType": spoofed["detail-type"], "Detail": json.dumps(spoofed["detail"])}
+        ]
+    )
+    assert sent["FailedEntryCount"] == 0
+
+    received = {
+        owner: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        for owner, url in queues.items()
+    }
+    assert len(received.pop("control.FormerManualAudit")) == 1, "the control rule should have matched"
+    assert received == {owner: [] for owner in received}, "a rule on the default bus matched the spoofed manual event"
+
+
+# -- alarms that catch silence ------------------------------------------------------------------
+
+
+def _alarms(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def _alarm_state(alarm: dict[str, Any], datapoints: list[float | None]) -> str:
+    """CloudWatch's evaluation of a static-threshold alarm over its last EvaluationPeriods periods (oldest
+    first, None for a period without data): ALARM when at least DatapointsToAlarm of them breach, a
+    missing one breaching only with TreatMissingData breaching.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html"""
+    compare = {
+        "GreaterThanThreshold": lambda value: value > alarm["Threshold"],
+        "LessThanThreshold": lambda value: value < alarm["Threshold"],
+    }[alarm["ComparisonOperator"]]
+    window = datapoints[-alarm["EvaluationPeriods"] :]
+    present = [value for value in window if value is not None]
+    missing = len(window) - len(present)
+    if not present and alarm["TreatMissingData"] != "breaching":
+        return "OK"  # notBreaching, with nothing to evaluate
+    breaching = sum(map(compare, present)) + (missing if alarm["TreatMissingData"] == "breaching" else 0)
+    return "ALARM" if breaching >= alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"]) else "OK"
+
+
+def test_every_alarm_notifies_the_alarm_topic(resources):
+    alarms = _alarms(resources)
+    assert {"DigestFailedAlarm", "AuditHeartbeatAlarm", "AuditFailureQueueAlarm"} <= set(alarms)
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+
+
+def test_digest_failed_alarm_watches_the_metric_the_notifier_emits(resources, template):
+    """Powertools EMF: namespace POWERTOOLS_METRICS_NAMESPACE, dimension `service` = POWERTOOLS_SERVICE_NAME."""
+    alarm = _alarms(resources)["DigestFailedAlarm"]
+    emf = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (emf["POWERTOOLS_METRICS_NAMESPACE"], "DigestFailed")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": emf["POWERTOOLS_SERVICE_NAME"]}]
+    assert 'name="DigestFailed"' in (ROOT / "functions" / "notify" / "app.py").read_text()
+    assert (alarm["Statistic"], alarm["Period"], alarm["TreatMissingData"]) == ("Sum", 300, "notBreaching")
+    assert _alarm_state(alarm, [1]) == "ALARM" and _alarm_state(alarm, [None]) == "OK"
+
+
+def _heartbeat_datapoints(hours_since_success: float | None, periods: int) -> list[float | None]:
+    """Hourly sums, oldest first, ending with the current hour: one success that many hours ago."""
+    points: list[float | None] = [None] * periods
+    if hours_since_success is not None and int(hours_since_success) < periods:
+        points[-1 - int(hours_since_success)] = 1
+    return points
+
+
+@pytest.mark.parametrize(
+    ("hours_since_success", "state"),
+    [(0, "OK"), (24, "OK"), (25, "OK"), (25.99, "OK"), (26, "ALARM"), (48, "ALARM"), (None, "ALARM")],
+)
+def test_heartbeat_alarms_after_26_hours_without_a_successful_scheduled_audit(resources, hours_since_success, state):
+    alarm = _alarms(resources)["AuditHeartbeatAlarm"]
+    assert alarm["TreatMissingData"] == "breaching"
+    assert _alarm_state(alarm, _heartbeat_datapoints(hours_since_success, 48)) == state
+
+
+def test_heartbeat_fits_cloudwatch_limits_and_counts_what_each_mode_emits(resources, template):
+    """PutMetricAlarm: Period x EvaluationPeriods at most 7 days, and at most one day for periods under an
+    hour (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html)."""
+    alarm = _alarms(resources)["AuditHeartbeatAlarm"]
+    span = alarm["Period"] * alarm["EvaluationPeriods"]
+    assert span == 26 * 3600 and span <= 7 * 86400 and alarm["Period"] >= 3600
+    assert alarm["Statistic"] == "Sum" and alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+    emf = template["Globals"]["Function"]["Environment"]["Variables"]
+    condition, multi, single = alarm["Namespace"]["Fn::If"]
+    assert (condition, multi, single) == ("IsMultiAccount", "AWS/States", emf["POWERTOOLS_METRICS_NAMESPACE"])
+    assert alarm["MetricName"] == {"Fn::If": ["IsMultiAccount", "ExecutionsSucceeded", "ScheduledAuditSucceeded"]}
+    assert alarm["Dimensions"] == {
+        "Fn::If": [
+            "IsMultiAccount",
+            [{"Name": "StateMachineArn", "Value": {"Ref": "AuditStateMachine"}}],
+            [{"Name": "service", "Value": emf["POWERTOOLS_SERVICE_NAME"]}],
+        ]
+    }
+
+
+def test_failure_queue_alarm_notifies_again_for_each_new_failed_event(resources):
+    """NumberOfMessagesSent per 5 minutes: each new failed event is a new transition into ALARM (a new
+    notification); a backlog metric (messages visible) would stay in ALARM and never notify again."""
+    alarm = _alarms(resources)["AuditFailureQueueAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/SQS", "NumberOfMessagesSent", "Sum")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["AuditFailureQueue", "QueueName"]}}]
+    sent_per_period = [1, 0, None, 1, 0]  # two failed events, a quarter of an hour apart
+    states = [_alarm_state(alarm, sent_per_period[: index + 1]) for index in range(len(sent_per_period))]
+    assert states == ["ALARM", "OK", "OK", "ALARM", "OK"]
+    backlog = {**alarm, "Statistic": "Maximum"}  # what ApproximateNumberOfMessagesVisible would show: 1, 1, 1, 2, 2
+    backlog_states = [_alarm_state(backlog, [1, 1, 1, 2, 2][: index + 1]) for index in range(5)]
+    assert backlog_states == ["ALARM"] * 5  # one transition, one notification, for both events
+    assert "OKActions" not in alarm  # an OK after each failure would only double the mail

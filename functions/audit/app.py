@@ -1,10 +1,15 @@
 """The audit: parse the event, wire the stages, return a summary.
 
-Three events: the scheduled EventBridge event and the manual-run event (this account and region),
-and a Map item of the multi-account state machine, {"target": {...}, "time": ...}, which audits
-the target's account and region through its assumed role and stores the report in this account's
-bucket. A scheduled or manual event delivered twice is audited once (healthaudit.idempotency); the
-Map's items are invoked synchronously, and Step Functions owns their retries.
+Three events: the scheduled event and the manual-run event (this account and region), and a Map
+item of the multi-account state machine, {"target": {...}, "time": ...}, which audits the target's
+account and region through its assumed role and stores the report in this account's bucket. A
+scheduled or manual event delivered twice is audited once (healthaudit.idempotency); the Map's items
+are invoked synchronously, and Step Functions owns their retries.
+
+A manual run arrives by direct invoke only (`aws lambda invoke` with events/manual-run.json):
+no EventBridge rule routes anything to this function, so only a principal allowed
+lambda:InvokeFunction on it can start one. Its report goes under manual/ and never replaces the
+day's report or latest/; it posts to Slack only when its detail asks (`"notify": true`).
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import apply_run_overrides, config_from_environment
-from healthaudit.events import AuditEvent, parse_audit_event, parse_target_event
+from healthaudit.events import AuditEvent, InvalidEvent, parse_audit_event, parse_target_event
 from healthaudit.fanout import AssumeRoleFailed, assume
 from healthaudit.idempotency import handle_once
 from healthaudit.model import AuditReport
 from healthaudit.pipeline import audit_and_publish
+from healthaudit.publish.s3 import MANUAL_RUN_ID
 
 logger = Logger()
 tracer = Tracer()
@@ -41,6 +47,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if isinstance(event, dict) and "target" in event:
         return audit_target(event, time_left)
     audit_event = parse_audit_event(event)
+    if audit_event.manual:
+        manual_run_id(audit_event)  # refused before any AWS call
     return handle_once(
         lambda _: audit_this_account(audit_event, time_left),
         audit_event.delivery,
@@ -52,39 +60,57 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
 def audit_this_account(event: AuditEvent, time_left: Callable[[], float]) -> dict:
     config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
-    notify = True
+    notify, manual_run = True, None
     if event.manual:
-        config, notify = apply_run_overrides(config, event.detail)
+        # A manual run posts only when asked: its detail's notify defaults to off.
+        config, notify = apply_run_overrides(config, {"notify": False, **event.detail})
+        manual_run = manual_run_id(event)
     region = os.environ.get("AWS_REGION") or boto3.Session().region_name
     clients = AwsClients(boto3.Session(), region=region)
 
     started = time.monotonic()
     # The notify function posts the digest when the report lands in S3, so Slack never delays a report.
     report, outcome = audit_and_publish(
-        clients, config, event.at, post_to_slack=False, notify=notify, time_left=time_left
+        clients, config, event.at, post_to_slack=False, notify=notify, time_left=time_left, manual_run=manual_run
     )
     record_metrics(report, seconds=time.monotonic() - started)
+    if not event.manual:
+        # The heartbeat alarm (template.yaml, AuditHeartbeatAlarm) counts these: a manual run is not the daily one.
+        metrics.add_metric(name="ScheduledAuditSucceeded", unit=MetricUnit.Count, value=1)
     logger.info("audit finished", extra={"summary": report.summary(), "publish": outcome.to_dict()})
     return {**report.summary(), **outcome.to_dict()}
+
+
+def manual_run_id(event: AuditEvent) -> str:
+    """The manual run's event id, which names its report's folder under manual/."""
+    run_id = str(event.delivery["manual-run"])
+    if not MANUAL_RUN_ID.fullmatch(run_id):
+        raise InvalidEvent(
+            f"event.id: got {run_id[:80]!r}, expected 1 to 128 letters, digits, '.', '_' or '-' (a UUID, say),"
+            " starting with a letter or digit: it names the manual run's folder in the report bucket"
+        )
+    return run_id
 
 
 def audit_target(event: dict, time_left: Callable[[], float]) -> dict:
     """One Map item: audit the member account through its role; the report goes to this account's bucket.
 
-    A role that cannot be assumed raises AssumeRoleFailed, which the state machine's Catch records
-    as the target's result. The per-target report is stored with notify off: the merge step posts
-    one digest for the whole run.
+    The role's external ID comes from this function's environment, never from the item. A role that
+    cannot be assumed is a result, not an error: {"target", "error": {"Error": "AssumeRoleFailed",
+    "Cause"}}, counted as TargetsNotAudited and listed by the merge, so an unreachable account does
+    not fail an invocation every day. Any other failure raises, and the Map's Catch records it. The
+    per-target report is stored with notify off: the merge step posts one digest for the whole run.
     """
     parsed = parse_target_event(event)
     target = parsed.target
-    config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
     logger.append_keys(target=target.label)
     try:
-        member = assume(boto3.client("sts"), target)
+        member = assume(boto3.client("sts"), target, os.environ.get("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID") or None)
     except AssumeRoleFailed as failure:
         metrics.add_metric(name="TargetsNotAudited", unit=MetricUnit.Count, value=1)
         logger.warning("target not audited", extra={"reason": str(failure)})
-        raise
+        return {"target": target.to_dict(), "error": {"Error": "AssumeRoleFailed", "Cause": str(failure)}}
+    config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
     clients = AwsClients(member, region=target.region)
 
     started = time.monotonic()

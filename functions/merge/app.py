@@ -17,7 +17,7 @@ from healthaudit.events import parse_merge_event
 from healthaudit.fanout import build_grouped_digest, consolidated_keys, merge_reports
 from healthaudit.model import AuditWindow
 from healthaudit.publish.s3 import read_report
-from healthaudit.publish.slack import SlackConfigError, post_digest, resolve_token, slack_client
+from healthaudit.publish.slack import SlackConfigError, post_message
 
 logger = Logger()
 tracer = Tracer()
@@ -49,7 +49,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         s3.put_object(Bucket=config.bucket, Key=key, Body=body, ContentType="application/json")
 
     slack = "not configured"
-    if config.slack and config.slack.channel:
+    if config.slack and (config.slack.channel or config.slack.token_secret):
         slack = _post(consolidated, config, f"s3://{config.bucket}/{dated}")
     metrics.add_metric(name="TargetsAudited", unit=MetricUnit.Count, value=consolidated["targets_audited"])
     metrics.add_metric(name="TargetsNotAudited", unit=MetricUnit.Count, value=consolidated["targets_not_audited"])
@@ -66,17 +66,15 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 def _post(consolidated: dict, config, url: str) -> str:
     """Post the grouped digest; a Slack failure is logged and reported, never losing the report."""
     try:
-        client = slack_client(
-            resolve_token(config.slack, os.environ),
-            base_url=config.slack.api_url,
-            timeout_seconds=config.slack.timeout_seconds,
-        )
+        # A bot token or an incoming webhook, whichever the secret holds, as the notifier posts.
         text, blocks = build_grouped_digest(consolidated, url)
-        post_digest(client, config.slack.channel, text, blocks)
+        post_message(config.slack, os.environ, text, blocks)
         return "posted"
     except SlackApiError as error:
         status = f"failed: Slack answered {error.response.get('error', 'an error')}"
-    except (SlackClientError, SlackConfigError, parameters.exceptions.GetParameterError, OSError) as error:
+    except SlackConfigError as error:
+        status = f"failed: {error}"  # names the setting refused, never the secret
+    except (SlackClientError, parameters.exceptions.GetParameterError, OSError) as error:
         status = f"failed: {type(error).__name__}"
     metrics.add_metric(name="DigestFailed", unit=MetricUnit.Count, value=1)
     logger.error("grouped digest not posted; the consolidated report is in S3", extra={"reason": status})

@@ -24,7 +24,8 @@ DEFAULT_MAX_CONCURRENCY = 10
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    """Input: the execution's input (events/plan.json). Output: time, max_concurrency and the targets."""
+    """Input: the execution's input (events/plan.json). Output: time, max_concurrency and the targets
+    (account, region, role ARN; never the external ID, which only the audit function holds)."""
     event = parse_plan_event(event)
     targets_section = event.get("targets") or {}
     uses_organizations = not isinstance(targets_section, list) and targets_section.get("accounts", ORGANIZATION) in (
@@ -37,7 +38,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         event,
         boto3.client("organizations") if uses_organizations else None,
         role_name=os.environ["HEALTHAUDIT_MEMBER_ROLE_NAME"],
-        external_id=os.environ.get("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID") or None,
         partition=boto3.Session().get_partition_for_region(region) if region else "aws",
         default_region=region,
     )

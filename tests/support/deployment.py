@@ -1,5 +1,6 @@
 """What the template provisions for the functions, made in a sandbox account: the report bucket,
-the idempotency table, the Slack secret, the config parameter (aimed at a local Slack server), the
+the idempotency table, the Slack secret, the config parameter, the local Slack server (named by
+HEALTHAUDIT_SLACK_API_URL, never by the config document), the
 functions' execution roles with the template's policies (enforced by the sandbox), and their
 environment."""
 
@@ -38,7 +39,7 @@ def provision(session: Any, region: str, *, multi_account: bool = False) -> Iter
     with SlackServer(tokens={TOKEN}, channels={CHANNEL}) as slack:
         parameter = f"/healthaudit/{bucket}/config"
         session.client("ssm").put_parameter(
-            Name=parameter, Type="String", Value=json.dumps({"slack": {"api_url": slack.api_url}})
+            Name=parameter, Type="String", Value=json.dumps({"slack": {"timeout_seconds": 10}})
         )
         stack = {
             "s3": s3,
@@ -47,6 +48,8 @@ def provision(session: Any, region: str, *, multi_account: bool = False) -> Iter
             "secret": secret,
             "parameter": parameter,
             "slack": slack,
+            # The local Slack server, named the one way the functions accept: HEALTHAUDIT_SLACK_API_URL.
+            "slack_api_url": slack.api_url,
             "session": session,
             "account": session.client("sts").get_caller_identity()["Account"],
             "region": region,
@@ -103,4 +106,5 @@ def provisioned(
         monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", stack["parameter"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", stack["secret"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", CHANNEL)
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_API_URL", stack["slack_api_url"])
         yield stack

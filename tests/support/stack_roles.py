@@ -120,7 +120,13 @@ class Resolver:
                 return self.resolve(if_true if self.condition(name) else if_false)
             if function == "Fn::Join":
                 separator, parts = argument
-                return separator.join(str(p) for p in self.resolve(parts))
+                return str(self.resolve(separator)).join(str(p) for p in self.resolve(parts))
+            if function == "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text)).split(separator)
+            if function == "Fn::Select":
+                index, items = argument
+                return self.resolve(items)[int(index)]
             if function.startswith("Fn::") or function == "Condition":
                 raise UnresolvedIntrinsic(f"{function} is not resolved by tests/support/stack_roles.py")
         resolved = {key: self.resolve(value) for key, value in node.items()}
@@ -129,9 +135,11 @@ class Resolver:
     def _sub(self, name: str) -> str:
         return self._attribute(name) if "." in name else self._value(name)
 
-    def _value(self, name: str) -> str:
+    def _value(self, name: str) -> Any:
         if name not in self.values:
             raise UnresolvedIntrinsic(f"no value for Ref {name}")
+        if self.template.get("Parameters", {}).get(name, {}).get("Type") == "CommaDelimitedList":
+            return [item.strip() for item in str(self.values[name]).split(",")]
         return self.values[name]
 
     def _attribute(self, name: str) -> str:
@@ -193,10 +201,10 @@ def member_role_policies(account: str, region: str, parameters: dict[str, str]) 
     return role["AssumeRolePolicyDocument"], [p["PolicyDocument"] for p in role.get("Policies", [])]
 
 
-def create_role(iam: Any, name: str, trust: dict[str, Any], documents: list[dict[str, Any]]) -> str:
+def create_role(iam: Any, name: str, trust: dict[str, Any], documents: list[dict[str, Any]], path: str = "/") -> str:
     """A role with these inline policies (replacing any it had), as CloudFormation creates it."""
     try:
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        arn = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
         iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
@@ -215,7 +223,14 @@ def create_role(iam: Any, name: str, trust: dict[str, Any], documents: list[dict
 def create_function_roles(session: Any, stack: dict[str, Any], parameters: dict[str, str]) -> dict[str, str]:
     """Each function's execution role, by logical ID, in the stack's account: its ARN."""
     iam = session.client("iam")
+    resources = deployed_template(parameters, stack["region"])["Resources"]
     return {
-        logical_id: create_role(iam, f"{STACK_NAME}-{logical_id}Role", LAMBDA_TRUST, documents)
+        logical_id: create_role(
+            iam,
+            f"{STACK_NAME}-{logical_id}Role",
+            LAMBDA_TRUST,
+            documents,
+            path=resources[f"{logical_id}Role"]["Properties"].get("Path", "/"),  # SAM's RolePath
+        )
         for logical_id, documents in function_role_policies(stack, parameters).items()
     }

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, Iterator, Sequence, TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="config document (JSON or YAML)")
     run.add_argument("--bucket", help="store the report in this S3 bucket")
     run.add_argument("--slack-channel", help="post the digest to this channel ID (token from SLACK_BOT_TOKEN)")
+    run.add_argument(
+        "--slack-api-url",
+        help="a local Slack-compatible test server on a loopback host (HEALTHAUDIT_SLACK_API_URL also works)",
+    )
     run.add_argument("--at", type=_timestamp, help="end of the audit window (ISO 8601; default: now)")
     run.set_defaults(command=_run)
 
@@ -90,6 +95,31 @@ def _timestamp(text: str) -> datetime:
 def _run(args: argparse.Namespace) -> int:
     config = load_config_file(args.config) if args.config else AuditConfig()
     config = _with_cli_overrides(config, args.bucket, args.slack_channel)
+    with _slack_api_url(args.slack_api_url):
+        return _audit(args, config)
+
+
+@contextlib.contextmanager
+def _slack_api_url(url: str | None) -> Iterator[None]:
+    """--slack-api-url as HEALTHAUDIT_SLACK_API_URL for this run, checked first (a refusal exits 2)."""
+    from .publish.slack import SLACK_API_URL_VARIABLE, slack_api_url
+
+    if url is None:
+        yield
+        return
+    slack_api_url({SLACK_API_URL_VARIABLE: url})
+    before = os.environ.get(SLACK_API_URL_VARIABLE)
+    os.environ[SLACK_API_URL_VARIABLE] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SLACK_API_URL_VARIABLE, None)
+        else:
+            os.environ[SLACK_API_URL_VARIABLE] = before
+
+
+def _audit(args: argparse.Namespace, config: AuditConfig) -> int:
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
     region = args.region or session.region_name
     if not region:

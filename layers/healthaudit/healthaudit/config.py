@@ -117,11 +117,11 @@ class SlackConfig:
     channel: str | None = None
     """Channel ID for chat.postMessage with a bot token."""
     token_secret: str | None = None
-    """Secrets Manager name or ARN holding the bot token (or JSON with a `token` key)."""
-    token_env: str = "SLACK_BOT_TOKEN"
-    """Environment variable read when no secret is named (CLI use)."""
-    api_url: str | None = None
-    """Base URL of the Slack Web API; only to point at a Slack-compatible test server."""
+    """Secrets Manager name or ARN holding the bot token (or JSON with a `token` key).
+
+    Without one, the token is read from SLACK_BOT_TOKEN (CLI use). Neither the variable nor the
+    Slack API's address can be named in the config document: see REDIRECTING_SLACK_KEYS.
+    """
     max_findings: int = 10
     post_when_healthy: bool = True
     """On a day without findings, post a one-line "all healthy" (true) or stay silent (false)."""
@@ -147,9 +147,10 @@ class AuditConfig:
     query_deadline_seconds: int = 300
 
     def in_scope(self, document: Mapping[str, Any]) -> bool:
+        """Whether the function is audited; the scope sees only the SCOPE_FIELDS of its configuration."""
         if not self.scope:
             return True
-        return bool(jmespath.search(self.scope, document))
+        return bool(jmespath.search(self.scope, {k: v for k, v in document.items() if k in SCOPE_FIELDS}))
 
     def suppression_for(
         self, check_id: str, function_name: str | None, tags: Mapping[str, str], today: date
@@ -162,6 +163,59 @@ class AuditConfig:
                 return suppression.describe()
         return None
 
+
+SCOPE_FIELDS = frozenset(
+    {
+        "FunctionName",
+        "FunctionArn",
+        "Runtime",
+        "Role",
+        "Handler",
+        "CodeSize",
+        "Description",
+        "Timeout",
+        "MemorySize",
+        "LastModified",
+        "CodeSha256",
+        "Version",
+        "VpcConfig",
+        "DeadLetterConfig",
+        "TracingConfig",
+        "MasterArn",
+        "RevisionId",
+        "Layers",
+        "State",
+        "StateReasonCode",
+        "LastUpdateStatus",
+        "LastUpdateStatusReasonCode",
+        "FileSystemConfigs",
+        "PackageType",
+        "SigningProfileVersionArn",
+        "SigningJobArn",
+        "Architectures",
+        "EphemeralStorage",
+        "SnapStart",
+        "RuntimeVersionConfig",
+        "LoggingConfig",
+        "Tags",
+    }
+)
+"""What a scope expression may read: fields of ListFunctions' FunctionConfiguration
+(https://docs.aws.amazon.com/lambda/latest/dg/API_FunctionConfiguration.html) that hold no secret, plus
+the function's Tags. Never Environment (variable values), KMSKeyArn (the key guarding them),
+ImageConfigResponse (an image's command line) or the free-text reasons (StateReason, LastUpdateStatusReason),
+so that a scope cannot be used as an oracle on what a function keeps to itself.
+"""
+
+SECRET_FIELDS = frozenset({"Environment", "KMSKeyArn", "ImageConfigResponse"})
+
+REDIRECTING_SLACK_KEYS = {
+    "api_url": "the Slack API's address is fixed; a local test server is named by HEALTHAUDIT_SLACK_API_URL"
+    " (loopback only) or `healthaudit run --slack-api-url`",
+    "token_env": "the token comes from slack.token_secret, or from SLACK_BOT_TOKEN when none is named",
+}
+"""Keys that would send the Slack token (or the function's own credentials, with token_env:
+AWS_SESSION_TOKEN) wherever the config document says: refused, naming the key."""
 
 _TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks", "slack", "report", "logs"}
 
@@ -309,6 +363,10 @@ def _load_suppressions(raw: Any, path: str) -> list[Suppression]:
 def _load_slack(raw: Any, path: str) -> SlackConfig | None:
     if raw is None:
         return None
+    if isinstance(raw, dict):
+        for key, why in REDIRECTING_SLACK_KEYS.items():
+            if key in raw:
+                raise ConfigError(f"{path}.{key}: refused in the config document ({why})")
     entry = _mapping(raw, path, {f.name for f in fields(SlackConfig)})
     channel = _optional_string(entry.get("channel"), f"{path}.channel")
     if channel is not None and not (channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper()):
@@ -316,8 +374,6 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
     return SlackConfig(
         channel=channel,
         token_secret=_optional_string(entry.get("token_secret"), f"{path}.token_secret"),
-        token_env=_string(entry.get("token_env", "SLACK_BOT_TOKEN"), f"{path}.token_env"),
-        api_url=_optional_string(entry.get("api_url"), f"{path}.api_url"),
         max_findings=_integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
         post_when_healthy=_boolean(entry.get("post_when_healthy", True), f"{path}.post_when_healthy"),
         report_link_hours=_integer(entry.get("report_link_hours", 24), f"{path}.report_link_hours", 1, 168),
@@ -342,11 +398,58 @@ def _scope(raw: Any, path: str) -> str | None:
         return None
     expression = _string(raw, path)
     try:
-        jmespath.compile(expression)
+        parsed = jmespath.compile(expression).parsed
     except jmespath.exceptions.JMESPathError as error:
         message = str(error).splitlines()[0]
         raise ConfigError(f"{path}: got {expression!r}, expected a JMESPath expression ({message})") from None
+    for name in sorted(_fields_read(parsed)):
+        if name in SECRET_FIELDS:
+            raise ConfigError(
+                f"{path}: reads {name!r}, which may hold secrets and is never kept; a scope reads only"
+                " the fields listed in the README's Security section"
+            )
+        if name not in SCOPE_FIELDS:
+            raise ConfigError(
+                f"{path}: reads unknown field {name!r}, expected only these fields: {sorted(SCOPE_FIELDS)}"
+            )
     return expression
+
+
+# Nodes whose children are evaluated against the same node as they are (the document, at the top).
+_SAME_CONTEXT = {
+    "and_expression",
+    "or_expression",
+    "not_expression",
+    "comparator",
+    "function_expression",
+    "multi_select_list",
+    "multi_select_dict",
+    "key_val_pair",
+    "pipe",
+}
+# Nodes whose first child is evaluated against the same node, the rest against what it yields.
+_LEFT_SIDE = {"subexpression", "index_expression", "projection", "value_projection", "filter_projection", "flatten"}
+
+
+def _fields_read(node: dict[str, Any]) -> set[str]:
+    """The top-level fields of the function configuration that a parsed JMESPath expression reads.
+
+    A field is read from the document where a `field` node is evaluated against the document itself:
+    alone, as the left side of a path, index, projection or filter, or inside a comparison, function
+    call, multiselect or boolean. The rest of a path (`Tags.Environment`, `Layers[].Arn`, a filter's
+    condition, an `&expression`) reads nested values. Both sides of a pipe are taken as reading the
+    document: that refuses a few harmless expressions, never lets one through.
+    """
+    kind, children = node["type"], node.get("children", [])
+    if kind == "field":
+        return {node["value"]}
+    if kind in _LEFT_SIDE and children:
+        if children[0]["type"] == "current" and len(children) > 1 and kind == "subexpression":
+            return _fields_read(children[1])  # `@.Runtime` reads Runtime
+        return _fields_read(children[0])
+    if kind in _SAME_CONTEXT:
+        return set().union(*(_fields_read(child) for child in children))
+    return set()  # literals, raw strings, @, identity, indexes, slices, &expressions
 
 
 def _mapping(raw: Any, path: str, allowed: set[str]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ functions/audit and functions/merge only wire it to AWS.
 
 * :func:`plan_targets` turns the run's ``targets`` section (an explicit list of {account, region},
   or accounts x regions, the accounts listed or taken from AWS Organizations) into Map items.
-* :func:`assume` gives a boto3 Session acting in a target's account through its audit role.
+* :func:`assume` gives a boto3 Session acting in a target's account through its audit role. The
+  role's external ID is the audit function's own configuration: it is never in a target, so never
+  in the Map's items, the execution history, logs or traces.
 * :func:`merge_reports` (pure) folds the per-target results into one consolidated report.
 * :func:`build_grouped_digest` (pure) renders it as ONE Slack message grouped by account.
 """
@@ -40,42 +42,37 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _OU = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 
 
 class AssumeRoleFailed(RuntimeError):
-    """The target's audit role could not be assumed; the Map's Catch records this as the target's error."""
+    """The target's audit role could not be assumed: the target is reported as not audited."""
 
 
 @dataclass(frozen=True)
 class Target:
+    """One account x region of a run, and the role audited through. Never holds the external ID."""
+
     account: str
     region: str
     role_arn: str = ""
-    external_id: str | None = None
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "target") -> Target:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: got {data!r}, expected a mapping with account and region")
-        unknown = set(data) - {"account", "region", "role_arn", "external_id"}
+        unknown = set(data) - {"account", "region", "role_arn"}
         if unknown:
-            raise ConfigError(
-                f"{source}: unknown key {sorted(unknown)[0]!r}, expected account, region, role_arn, external_id"
-            )
+            raise ConfigError(f"{source}: unknown key {sorted(unknown)[0]!r}, expected account, region, role_arn")
+        account = _account(data.get("account"), f"{source}.account")
         return cls(
-            account=_account(data.get("account"), f"{source}.account"),
+            account=account,
             region=_region(data.get("region"), f"{source}.region"),
-            role_arn=str(data.get("role_arn") or ""),
-            external_id=data.get("external_id") or None,
+            role_arn=_role_arn(data.get("role_arn"), account, f"{source}.role_arn"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "account": self.account,
-            "region": self.region,
-            "role_arn": self.role_arn,
-            "external_id": self.external_id,
-        }
+        return {"account": self.account, "region": self.region, "role_arn": self.role_arn}
 
     @property
     def label(self) -> str:
@@ -90,7 +87,6 @@ def plan_targets(
     organizations_client: Any = None,
     *,
     role_name: str,
-    external_id: str | None = None,
     partition: str = "aws",
     default_region: str | None = None,
 ) -> list[Target]:
@@ -138,12 +134,7 @@ def plan_targets(
         raise ConfigError(f"targets: got {raw!r}, expected a list of {{account, region}} or {{accounts, regions}}")
     seen: dict[tuple[str, str], None] = dict.fromkeys(pairs)
     return [
-        Target(
-            account=account,
-            region=region,
-            role_arn=f"arn:{partition}:iam::{account}:role/{role_name}",
-            external_id=external_id or None,
-        )
+        Target(account=account, region=region, role_arn=f"arn:{partition}:iam::{account}:role/{role_name}")
         for account, region in seen
     ]
 
@@ -192,6 +183,16 @@ def _account(raw: Any, path: str) -> str:
     return value
 
 
+def _role_arn(raw: Any, account: str, path: str) -> str:
+    """A role of the target's own account, or "" (none named)."""
+    if raw in (None, ""):
+        return ""
+    match = _ROLE_ARN.match(raw) if isinstance(raw, str) else None
+    if not match or match["account"] != account:
+        raise ConfigError(f"{path}: got {raw!r}, expected the ARN of an IAM role in account {account}")
+    return raw
+
+
 def _region(raw: Any, path: str) -> str:
     if not isinstance(raw, str) or not _REGION.match(raw):
         raise ConfigError(f"{path}: got {raw!r}, expected a region name such as eu-west-1")
@@ -201,15 +202,15 @@ def _region(raw: Any, path: str) -> str:
 # -- the audit of one target -----------------------------------------------------------------------
 
 
-def assume(sts: Any, target: Target) -> boto3.Session:
+def assume(sts: Any, target: Target, external_id: str | None = None) -> boto3.Session:
     """A Session acting in the target's account and region through its audit role.
 
-    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html; the ExternalId is sent
-    when the plan names one (the member role's trust policy requires it).
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html; ``external_id`` is the
+    audit function's own configuration (the member role's trust policy requires it), sent when set.
     """
     kwargs: dict[str, Any] = {"RoleArn": target.role_arn, "RoleSessionName": SESSION_NAME}
-    if target.external_id:
-        kwargs["ExternalId"] = target.external_id
+    if external_id:
+        kwargs["ExternalId"] = external_id
     try:
         credentials = sts.assume_role(**kwargs)["Credentials"]
     except ClientError as error:

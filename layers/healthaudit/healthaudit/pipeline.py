@@ -30,6 +30,7 @@ def audit_and_publish(
     progress: Progress | None = None,
     s3_client: Any = None,
     time_left: Callable[[], float] | None = None,
+    manual_run: str | None = None,
 ) -> tuple[AuditReport, PublishOutcome]:
     """Audit, mark findings new/ongoing/resolved against the previous report, store, then post.
 
@@ -37,7 +38,8 @@ def audit_and_publish(
     stack); `notify` is the run's own wish (a manual run may ask for no digest at all).
     `s3_client` reads history from and stores the report in the bucket with other credentials than
     the audited account's (the multi-account audit writes to the auditor's own bucket); None: the
-    audited account's own S3 client.
+    audited account's own S3 client. `manual_run` (a manual run's id) stores the report under
+    manual/ only, never over the day's report or latest/; it still reads the daily reports as history.
     """
     account = clients.account_id()
     window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
@@ -52,5 +54,5 @@ def audit_and_publish(
     report = diff_reports(report, history.previous, history.previous_key)
     if notes:
         report = replace(report, notes=(*report.notes, *notes))
-    outcome = publish(report, config, s3_client=s3, notify=notify, post_to_slack=post_to_slack)
+    outcome = publish(report, config, s3_client=s3, notify=notify, post_to_slack=post_to_slack, manual_run=manual_run)
     return report, outcome

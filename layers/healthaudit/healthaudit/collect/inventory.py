@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from aws_lambda_powertools import Tracer
 
+from ..config import SCOPE_FIELDS
 from ..model import AccountSettings, EventSource
 from .errors import MalformedResponse
 
@@ -17,13 +18,19 @@ EVENT_SOURCE_MAPPINGS_PAGE = 100
 LOG_GROUPS_PAGE = 50
 DEFAULT_LOG_GROUP_PREFIX = "/aws/lambda/"
 
+HELD_FIELDS = SCOPE_FIELDS - {"Tags"}
+"""The fields of a function's configuration kept once ListFunctions answers: Environment (variable
+values), KMSKeyArn, ImageConfigResponse and any field AWS adds later are dropped on arrival, so no
+secret reaches the scope, the snapshot, the report or a log line."""
+
 
 @tracer.capture_method(capture_response=False)
 def list_functions(lambda_client: Any) -> list[dict[str, Any]]:
-    """Every function's configuration; an entry without a name and ARN is not a function anyone can audit."""
+    """Every function's configuration, HELD_FIELDS only; an entry without a name and ARN is not a
+    function anyone can audit."""
     pages = lambda_client.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": LIST_FUNCTIONS_PAGE})
     return [
-        function
+        {key: value for key, value in function.items() if key in HELD_FIELDS}
         for page in pages
         for function in page.get("Functions") or []
         if isinstance(function.get("FunctionName"), str) and isinstance(function.get("FunctionArn"), str)

@@ -20,6 +20,8 @@ from .outcome import post_report_digest
 from .s3 import NOTIFY_METADATA, read_report, report_key
 
 LATEST_REPORT = re.compile(r"latest/account=(?P<account>[^/]+)/region=(?P<region>[^/]+)/report\.json")
+#: A manual run's report (publish.s3.manual_run_key): posted only when the run asked (its notify metadata).
+MANUAL_REPORT = re.compile(r"manual/dt=[^/]+/account=[^/]+/region=[^/]+/[^/]+/report\.json")
 
 
 class NotifyRetry(RuntimeError):
@@ -39,13 +41,14 @@ class NotifyOutcome:
 def notify_report(
     s3: Any, bucket: str, key: str, config: AuditConfig, environ: Mapping[str, str] = os.environ
 ) -> NotifyOutcome:
-    if not LATEST_REPORT.fullmatch(key):
+    manual = MANUAL_REPORT.fullmatch(key) is not None
+    if not manual and not LATEST_REPORT.fullmatch(key):
         return NotifyOutcome(status=f"ignored: {key} is not a latest/ report")
     document, metadata = read_report(s3, bucket, key)
     if document is None:
         return NotifyOutcome(status=f"ignored: {key} no longer exists")
     report = AuditReport.from_dict(document)
-    dated = report_key(report, config.report_prefix)
+    dated = key if manual else report_key(report, config.report_prefix)
     outcome_key = dated.rsplit("/", 1)[0] + "/notify.json"
     previous, _ = read_report(s3, bucket, outcome_key)
     if previous and previous.get("status") == "posted":
@@ -57,7 +60,7 @@ def notify_report(
     else:
         link = s3.generate_presigned_url(
             "get_object",
-            Params={"Bucket": bucket, "Key": report_key(report, config.report_prefix, "report.html")},
+            Params={"Bucket": bucket, "Key": dated.rsplit("/", 1)[0] + "/report.html"},
             ExpiresIn=config.slack.report_link_hours * 3600,
         )
         posted = post_report_digest(report, config, link, environ)

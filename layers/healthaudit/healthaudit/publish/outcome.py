@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import AuditConfig
 from ..model import AuditReport
-from .s3 import store_report
+from .s3 import store_manual_report, store_report
 
 logger = Logger(child=True)
 
@@ -35,11 +35,18 @@ def publish(
     notify: bool = True,
     post_to_slack: bool = True,
     environ: Mapping[str, str] = os.environ,
+    manual_run: str | None = None,
 ) -> PublishOutcome:
-    """Store the report first; then, if this process posts (not the notifier), the Slack digest."""
+    """Store the report first; then, if this process posts (not the notifier), the Slack digest.
+
+    `manual_run` (a manual run's id) stores the report under manual/ only (publish.s3.store_manual_report).
+    """
     key = url = None
-    if config.bucket:
+    if config.bucket and manual_run is not None:
+        key = store_manual_report(s3_client, config.bucket, report, manual_run, notify=notify)
+    elif config.bucket:
         key = store_report(s3_client, config.bucket, report, config.report_prefix, notify=notify)
+    if key is not None:
         url = f"s3://{config.bucket}/{key}"
         logger.info("report stored", extra={"bucket": config.bucket, "key": key})
     slack_status, ts = "not configured", None
@@ -87,6 +94,7 @@ def post_report_digest(
         post_digest,
         post_to_webhook,
         resolve_token,
+        slack_api_url,
         slack_client,
     )
 
@@ -99,11 +107,11 @@ def post_report_digest(
         text, blocks = build_digest(report, url, max_findings=slack.max_findings)
         if is_webhook(credential):
             # A webhook has no threads: the details stay in the report.
-            post_to_webhook(credential, text, blocks, timeout_seconds=slack.timeout_seconds)
+            post_to_webhook(credential, text, blocks, environ=environ, timeout_seconds=slack.timeout_seconds)
             return SlackOutcome("posted")
         if not slack.channel:
             raise SlackConfigError("a bot token needs slack.channel (a channel ID); an incoming webhook does not")
-        client = slack_client(credential, base_url=slack.api_url, timeout_seconds=slack.timeout_seconds)
+        client = slack_client(credential, base_url=slack_api_url(environ), timeout_seconds=slack.timeout_seconds)
         ts = post_digest(client, slack.channel, text, blocks)
         if len(report.active_findings) > 0:
             details_text, details = build_details(report)

@@ -1,11 +1,16 @@
 """Reports in S3: reports/dt=YYYY-MM-DD/account=ID/region=R/report.{json,html}, and latest/ copies.
 
 The latest/ JSON is written last: its arrival is what triggers the notification.
+
+A manual run's report goes under manual/dt=YYYY-MM-DD/account=ID/region=R/<run id>/ and nowhere
+else: it never replaces the day's report or latest/, so history (which reads reports/ only) never
+takes it for the previous daily report, and the notifier (which reacts to latest/ only) never posts it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any, Mapping
 
@@ -15,6 +20,10 @@ from ..model import AuditReport, AuditWindow
 from ..state import History
 
 LATEST_PREFIX = "latest/"
+MANUAL_PREFIX = "manual/"
+#: A manual run's id becomes one key segment: S3's safe characters only, so it can never climb out of it.
+#: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html ("Safe characters")
+MANUAL_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 NOTIFY_METADATA = "healthaudit-notify"
 
 
@@ -32,6 +41,44 @@ def report_key(report: AuditReport, prefix: str = "reports/", name: str = "repor
 
 def latest_key(account: str, region: str, name: str = "report.json") -> str:
     return f"{LATEST_PREFIX}account={account}/region={region}/{name}"
+
+
+def manual_run_key(account: str, region: str, window_end: str, run_id: str, name: str = "report.json") -> str:
+    if not MANUAL_RUN_ID.fullmatch(run_id):
+        raise ValueError(f"manual run id {run_id[:80]!r}: expected 1 to 128 of A-Z a-z 0-9 . _ - (not first: . _ -)")
+    return f"{MANUAL_PREFIX}dt={window_end[:10]}/account={account}/region={region}/{run_id}/{name}"
+
+
+def store_manual_report(s3: Any, bucket: str, report: AuditReport, run_id: str, notify: bool = False) -> str:
+    """Write a manual run's report (JSON and HTML) under manual/ only; returns the JSON key.
+
+    The JSON is written last, as for a daily report: the notifier posts it only when `notify` is on.
+    """
+    from .html import render_html
+
+    window_end = report.window.end.strftime("%Y-%m-%d")
+    document = report.to_dict()
+    writes = [
+        (
+            manual_run_key(report.account, report.region, window_end, run_id, "report.html"),
+            render_html(document).encode("utf-8"),
+            "text/html; charset=utf-8",
+        ),
+        (
+            manual_run_key(report.account, report.region, window_end, run_id),
+            json.dumps(document, default=str).encode("utf-8"),
+            "application/json",
+        ),
+    ]
+    for key, data, content_type in writes:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            Metadata={NOTIFY_METADATA: "true" if notify else "false"},
+        )
+    return writes[-1][0]
 
 
 def store_report(s3: Any, bucket: str, report: AuditReport, prefix: str = "reports/", notify: bool = True) -> str:

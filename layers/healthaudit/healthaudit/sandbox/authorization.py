@@ -23,10 +23,12 @@ authorizes, on moto's own hook (``ActionAuthenticatorMixin._authenticate_and_aut
 
 Conditions are evaluated as the STS extension evaluates trust policies
 (:func:`healthaudit.sandbox.sts_assume.conditions_hold`), over ``aws:RequestedRegion``,
-``aws:PrincipalArn`` and ``aws:PrincipalAccount``; any other key makes the condition false, so an
-Allow that depends on it never applies. (No policy of ours has a conditional Deny.) Not
-emulated: resource-based policies, permission boundaries, session policies and SCPs; the sandbox
-only ever denies for lack of them, never allows.
+``aws:PrincipalArn`` and ``aws:PrincipalAccount``, and for ``sts:AssumeRole`` ``aws:ResourceOrgID``
+(the organization of the role's account, absent when it is in none:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid);
+any other key makes the condition false, so an Allow that depends on it never applies. (No policy
+of ours has a conditional Deny.) Not emulated: resource-based policies, permission boundaries,
+session policies and SCPs; the sandbox only ever denies for lack of them, never allows.
 
 Every authorized request is recorded by role and IAM action (:func:`recorded_calls`), so tests can
 compare what the functions really call with what the template grants.
@@ -38,6 +40,8 @@ import json
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -47,7 +51,7 @@ from moto.iam.models import iam_backends
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.sts.models import sts_backends
 
-from healthaudit.sandbox.sts_assume import BOOTSTRAP_ROLE_NAME, conditions_hold
+from healthaudit.sandbox.sts_assume import BOOTSTRAP_ROLE_NAME, conditions_hold, organization_id
 
 __all__ = [
     "BOOTSTRAP_ROLE_NAME",
@@ -55,6 +59,7 @@ __all__ = [
     "evaluate",
     "install_authorization",
     "recorded_calls",
+    "refusals_expected",
     "refused_calls",
     "reset_recorded_calls",
 ]
@@ -81,6 +86,7 @@ _lock = threading.Lock()
 _installed = False
 _recorded: dict[str, set[str]] = defaultdict(set)
 _refused: dict[str, set[str]] = defaultdict(set)
+_expecting = 0
 
 
 class Decision:
@@ -115,6 +121,19 @@ def refused_calls() -> dict[str, frozenset[str]]:
     """The IAM actions each role's sessions were refused, by role ARN, since the last reset."""
     with _lock:
         return {role: frozenset(actions) for role, actions in _refused.items()}
+
+
+@contextmanager
+def refusals_expected() -> Iterator[None]:
+    """Inside, refusals are answered but not recorded: for tests that provoke a denial on purpose."""
+    global _expecting
+    with _lock:
+        _expecting += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _expecting -= 1
 
 
 def reset_recorded_calls() -> None:
@@ -186,6 +205,9 @@ def _authorize(response: Any, moto_resource: str) -> None:
     policies = _role_policies(account, role_arn)
     context = {"aws:requestedregion": region, "aws:principalarn": role_arn, "aws:principalaccount": account}
     resources = [moto_resource] if service == "s3" else _resources(response, service, operation, region, account)
+    if action == "sts:AssumeRole":
+        role_account = re.match(r"arn:aws[a-z-]*:iam::(\d{12}):role/", resources[0] if resources else "")
+        context["aws:resourceorgid"] = organization_id(role_account[1]) if role_account else None
     try:
         for resource in resources:
             decision = evaluate(policies, action, resource, context)
@@ -195,7 +217,8 @@ def _authorize(response: Any, moto_resource: str) -> None:
             _missing_key_without_list_bucket(response, policies, context, session_arn, moto_resource)
     except Exception:
         with _lock:
-            _refused[role_arn].add(action)
+            if not _expecting:
+                _refused[role_arn].add(action)
         raise
     with _lock:
         _recorded[role_arn].add(action)

@@ -14,16 +14,26 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
   ``arn:aws:iam::123456789012:root``: any principal of that account), the caller's own role ARN
   (for a caller acting through an assumed-role session) or user ARN; a matching ``Deny`` wins;
 * the statement's Condition must hold. Supported: the ``String*`` operators (``StringEquals``,
-  ``StringNotEquals``, ``StringLike``, ``StringNotLike`` and their ``IgnoreCase`` forms),
+  ``StringNotEquals``, ``StringLike``, ``StringNotLike`` and their ``IgnoreCase`` forms), the
+  ``Arn*`` operators (``ArnEquals``, ``ArnLike``, ``ArnNotEquals``, ``ArnNotLike``: case-sensitive,
+  each of the six colon-delimited parts of the ARN matched on its own, ``*`` and ``?`` wildcards
+  in both ``ArnEquals`` and ``ArnLike``;
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN),
   ``Bool`` and ``Null``, on the keys ``sts:ExternalId`` (the request's ExternalId,
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html),
-  ``aws:PrincipalAccount`` and ``aws:PrincipalArn``. A key the request does not carry makes its
-  condition false, so a trust policy requiring ``sts:ExternalId`` denies a request without one.
-  Any other operator or key is treated as not satisfied (a denial, never a silent allow).
+  ``aws:PrincipalAccount``, ``aws:PrincipalArn`` and ``aws:PrincipalOrgID``
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
+  for a role session, aws:PrincipalArn is the role's ARN, path included (looked up in IAM; the
+  session's assumed-role ARN carries no path), never the session's ARN; aws:PrincipalOrgID is the
+  organization of the caller's account (moto's Organizations backend), absent when the account is
+  in none. A key the request does not carry makes its condition false, so a trust policy requiring
+  ``sts:ExternalId`` or ``aws:PrincipalOrgID`` denies a request without it. Any other operator or
+  key is treated as not satisfied (a denial, never a silent allow).
 
-Not emulated: the caller's own identity policy (AWS also requires it to allow sts:AssumeRole on
-the role when the caller is in another account; moto enforces no identity policies), service
-principals, session tags and SCPs.
+The caller's own identity policy (which must also allow sts:AssumeRole on the role, with its
+``aws:ResourceOrgID`` conditions) is evaluated for role sessions by
+:mod:`healthaudit.sandbox.authorization`, before this check. Not emulated: service principals,
+session tags and SCPs.
 
 The sandbox's own bootstrap role (:data:`BOOTSTRAP_ROLE_NAME`, ``healthaudit-sandbox``), which
 :meth:`healthaudit.sandbox.server.Sandbox.session_for_account` assumes in any account to act
@@ -49,6 +59,8 @@ __all__ = [
     "conditions_hold",
     "install_sts_assume_role",
     "lambda_service_assume_role",
+    "organization_id",
+    "principal_arn",
     "trust_allows",
 ]
 
@@ -84,7 +96,8 @@ def install_sts_assume_role() -> None:
                 context = {
                     "sts:externalid": self._get_param("ExternalId"),
                     "aws:principalaccount": caller_account,
-                    "aws:principalarn": _principal_arn(caller_arn),
+                    "aws:principalarn": principal_arn(caller_arn),
+                    "aws:principalorgid": organization_id(caller_account, match["partition"]),
                 }
                 if not trust_allows(role.assume_role_policy_document, caller_arn, caller_account, context):
                     raise denied
@@ -137,12 +150,29 @@ def _trusts_lambda(document: Any) -> bool:
     )
 
 
-def _principal_arn(caller_arn: str) -> str:
-    """aws:PrincipalArn: for an assumed-role session, the role's ARN (path not known to the session)."""
+def principal_arn(caller_arn: str) -> str:
+    """aws:PrincipalArn: for an assumed-role session, the role's ARN with its path, as IAM holds it."""
     assumed = _ASSUMED.match(caller_arn)
-    if assumed:
-        return f"arn:{assumed['partition']}:iam::{assumed['account']}:role/{assumed['role']}"
-    return caller_arn
+    if not assumed:
+        return caller_arn
+    partition, account, name = assumed["partition"], assumed["account"], assumed["role"]
+    role = next((r for r in iam_backends[account][partition].roles.values() if r.name == name), None)
+    return role.arn if role is not None else f"arn:{partition}:iam::{account}:role/{name}"
+
+
+def organization_id(account: str, partition: str = "aws") -> str | None:
+    """The ID of the AWS Organizations organization the account belongs to, or None (aws:PrincipalOrgID,
+    aws:ResourceOrgID): the management account holds the organization in moto, members are mapped to it."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[account][partition]
+    if backend.org is not None:
+        return backend.org.id
+    management = organizations_backends.master_accounts.get(account)
+    if management is None:
+        return None
+    org = organizations_backends[management[0]][management[1]].org
+    return org.id if org is not None else None
 
 
 def trust_allows(document: Any, caller_arn: str, caller_account: str, context: dict[str, str | None]) -> bool:
@@ -187,7 +217,7 @@ def _principal_matches(statement: dict[str, Any], caller_arn: str, caller_accoun
         return True
     if not isinstance(principal, dict) or "AWS" not in principal:
         return False
-    caller_role = _principal_arn(caller_arn)
+    caller_role = principal_arn(caller_arn)
     for entry in _as_list(principal["AWS"]):
         entry = str(entry)
         if entry == "*" or entry == caller_account:
@@ -208,6 +238,21 @@ _STRING_OPERATORS = {
     "StringLike": (False, True, False),
     "StringNotLike": (True, True, False),
 }
+
+
+_ARN_OPERATORS = {"ArnEquals": False, "ArnLike": False, "ArnNotEquals": True, "ArnNotLike": True}
+
+
+def _arn_matches(pattern: str, value: str) -> bool:
+    """ArnEquals/ArnLike: case-sensitive, part by part (the resource part keeps its colons)."""
+    patterns, values = pattern.split(":", 5), value.split(":", 5)
+    if len(patterns) != 6 or len(values) != 6:
+        return False
+    return all(_wildcard(p).fullmatch(v) is not None for p, v in zip(patterns, values, strict=True))
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
 
 
 def conditions_hold(conditions: Any, context: dict[str, str | None]) -> bool:
@@ -232,6 +277,9 @@ def _condition_holds(operator: str, key: str, expected: list[str], context: dict
         return False
     if operator == "Bool":
         return value.lower() in (e.lower() for e in expected)
+    if operator in _ARN_OPERATORS:
+        matched = any(_arn_matches(pattern, value) for pattern in expected)
+        return matched != _ARN_OPERATORS[operator]
     if operator not in _STRING_OPERATORS:
         return False
     negate, like, ignore_case = _STRING_OPERATORS[operator]
