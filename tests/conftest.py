@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
@@ -54,3 +58,27 @@ def _fresh_default_boto3_session():
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked after_all_other_tests (permission parity: what the functions called) run last."""
     items.sort(key=lambda item: item.get_closest_marker("after_all_other_tests") is not None)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    result: subprocess.CompletedProcess[str]
+    output: Path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> DemoRun:
+    """`healthaudit demo` run once for the session (it seeds a fleet and audits it: about 45 s); the
+    tests that read what it wrote share it."""
+    from tests.support.clock import AT
+
+    output = tmp_path_factory.mktemp("demo")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "healthaudit.cli", "demo", "--output-dir", str(output), "--at", AT.isoformat()],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    return DemoRun(result, output)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -325,15 +322,8 @@ def test_failed_sources_become_coverage_gaps_not_healthy_functions(sandbox, flee
     assert report.api_calls["DescribeLogGroups"] == 1
 
 
-def test_demo_command_finds_every_planted_problem(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "healthaudit.cli", "demo", "--output-dir", str(tmp_path), "--at", AT.isoformat()],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+def test_demo_command_finds_every_planted_problem(demo_run):
+    result, tmp_path = demo_run.result, demo_run.output
     assert result.returncode == 0, result.stdout + result.stderr
     assert "MISSED" not in result.stdout
     assert "healthy functions with findings: none" in result.stdout

@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,18 +30,12 @@ VALIDATOR = Draft202012Validator(SCHEMA)
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory) -> dict:
+def demo_report(demo_run) -> dict:
     """The report `healthaudit demo` stores: the real pipeline against the seeded sandbox."""
-    out = tmp_path_factory.mktemp("demo")
     # Its exit status says whether every planted problem was found: that is test_pipeline's business.
-    run = subprocess.run(
-        [sys.executable, "-m", "healthaudit.cli", "demo", "--output-dir", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert (out / "demo-report.json").exists(), run.stdout[-2000:] + run.stderr[-2000:]
-    return json.loads((out / "demo-report.json").read_text())
+    report = demo_run.output / "demo-report.json"
+    assert report.exists(), demo_run.result.stdout[-2000:] + demo_run.result.stderr[-2000:]
+    return json.loads(report.read_text())
 
 
 def every_branch_report() -> dict:
