@@ -151,6 +151,17 @@ class Resolver:
 _NO_VALUE = object()
 
 
+def pseudo_parameters(account: str, region: str, stack_name: str) -> dict[str, str]:
+    """CloudFormation's pseudo parameters for a stack in this account and region."""
+    return {
+        "AWS::Partition": "aws",
+        "AWS::Region": region,
+        "AWS::AccountId": account,
+        "AWS::StackName": stack_name,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+
+
 def function_role_policies(stack: dict[str, Any], parameters: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Each function's role's inline policy documents, resolved against the sandbox's resources."""
     account, region = stack["account"], stack["region"]
@@ -158,13 +169,7 @@ def function_role_policies(stack: dict[str, Any], parameters: dict[str, str]) ->
     resolver = Resolver(
         template,
         parameters,
-        pseudo={
-            "AWS::Partition": "aws",
-            "AWS::Region": region,
-            "AWS::AccountId": account,
-            "AWS::StackName": STACK_NAME,
-            "AWS::URLSuffix": "amazonaws.com",
-        },
+        pseudo=pseudo_parameters(account, region, STACK_NAME),
         physical={"ReportBucket": stack["bucket"], "IdempotencyTable": stack["table"]},
         attributes={
             "ReportBucket.Arn": f"arn:aws:s3:::{stack['bucket']}",
@@ -187,13 +192,7 @@ def member_role_policies(account: str, region: str, parameters: dict[str, str]) 
     resolver = Resolver(
         template,
         parameters,
-        pseudo={
-            "AWS::Partition": "aws",
-            "AWS::Region": region,
-            "AWS::AccountId": account,
-            "AWS::StackName": "healthaudit-member",
-            "AWS::URLSuffix": "amazonaws.com",
-        },
+        pseudo=pseudo_parameters(account, region, "healthaudit-member"),
         physical={},
         attributes={},
     )

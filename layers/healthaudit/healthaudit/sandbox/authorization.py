@@ -237,10 +237,9 @@ def _credential_scope(authorization: str) -> tuple[str, str, str] | None:
 
 
 def _assumed_role(account: str, access_key: str) -> tuple[str | None, str]:
-    for partition in ("aws",):
-        for role in sts_backends[account][partition].assumed_roles:
-            if role.access_key_id == access_key:
-                return role.role_arn, role.arn
+    for role in sts_backends[account]["aws"].assumed_roles:
+        if role.access_key_id == access_key:
+            return role.role_arn, role.arn
     return None, ""
 
 
