@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/healthaudit/pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/healthaudit/pyproject.toml sandbox/pyproject.toml | cksum | cut -d' ' -f1)
 # checkov pins old boto3 and networkx, so it lives in a virtual environment of its own.
 CHECKOV_STAMP := .venv-checkov/.installed-$(shell cksum < tests/support/checkov-requirements.txt | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
@@ -10,13 +10,14 @@ export CHECKOV := $(CURDIR)/.venv-checkov/bin/checkov
 
 .PHONY: demo test lint unit bootstrap clean lock
 
-# requirements-dev.txt is locked with hashes (`make lock`); the healthaudit package itself is installed
-# editable on top, its dependencies already among the locked ones.
-$(STAMP): requirements-dev.txt layers/healthaudit/pyproject.toml
+# requirements-dev.txt is locked with hashes (`make lock`); the healthaudit package and the sandbox's
+# development distribution (sandbox/: the emulator, the demo) are installed editable on top, their
+# dependencies already among the locked ones.
+$(STAMP): requirements-dev.txt layers/healthaudit/pyproject.toml sandbox/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e layers/healthaudit
+	$(BIN)/python -m pip install --quiet --no-deps -e layers/healthaudit -e sandbox
 	rm -f $(VENV)/.installed-* && touch $@
 
 $(CHECKOV_STAMP): tests/support/checkov-requirements.txt

@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from healthaudit.sandbox.report_records import Invocation, write_invocations
-from healthaudit.sandbox.xray_graph import MAX_DOCUMENTS_PER_CALL, lambda_invocation_documents, put_trace_documents
+from healthaudit_sandbox.report_records import Invocation, write_invocations
+from healthaudit_sandbox.xray_graph import MAX_DOCUMENTS_PER_CALL, lambda_invocation_documents, put_trace_documents
 
 SEED_WORKERS = 8
 #: PutMetricData takes up to 1,000 datums a call:

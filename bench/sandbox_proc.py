@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 
 # The role the sandbox lets anyone assume in any account, to hand out that account's credentials.
-from healthaudit.sandbox.server import SANDBOX_ROLE_NAME
+from healthaudit_sandbox.server import SANDBOX_ROLE_NAME
 
 REGION = "eu-west-1"
 READY_TIMEOUT_S = 60.0

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-from healthaudit.sandbox import Sandbox
+from healthaudit_sandbox import Sandbox
 
 REGION = "eu-west-1"
 _accounts = itertools.count(100000000001)

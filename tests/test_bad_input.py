@@ -21,7 +21,7 @@ from healthaudit.model import AuditReport, AuditWindow, Finding, FunctionSummary
 from healthaudit.publish.html import render_html
 from healthaudit.publish.s3 import report_json
 from healthaudit.publish.slack import build_digest
-from healthaudit.sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import _tiny_zip
 from tests.support.clock import AT
 
 SCALARS = st.one_of(

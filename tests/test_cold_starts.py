@@ -13,9 +13,9 @@ from healthaudit.collect.log_records import ScanSettings, scan_report_records
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
 from healthaudit.pipeline import audit_and_publish
-from healthaudit.sandbox.fleet import LogTraffic, PlantedFunction, _tiny_zip, seed_fleet
-from healthaudit.sandbox.logs_insights import set_query_polls
-from healthaudit.sandbox.report_records import Invocation, write_invocations
+from healthaudit_sandbox.fleet import LogTraffic, PlantedFunction, _tiny_zip, seed_fleet
+from healthaudit_sandbox.logs_insights import set_query_polls
+from healthaudit_sandbox.report_records import Invocation, write_invocations
 from tests.support.clock import AT
 
 REGION = "eu-west-1"

@@ -13,7 +13,7 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, WORK_METRICS
 from healthaudit.config import AuditConfig
-from healthaudit.sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import _tiny_zip
 from tests.support.clock import AT
 
 REGION = "eu-west-1"

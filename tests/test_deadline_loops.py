@@ -21,7 +21,7 @@ from healthaudit.collect.errors import STOPPED_EARLY
 from healthaudit.collect.snapshot import RESERVE_SECONDS
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit.sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import _tiny_zip
 from tests.support.clock import AT
 from tests.support.fault_proxy import Fault, FaultProxy
 

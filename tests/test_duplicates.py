@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from healthaudit.idempotency import ALREADY_HANDLED, IN_PROGRESS
-from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
 from tests.support.clock import AT, day
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.fault_proxy import Fault, FaultProxy

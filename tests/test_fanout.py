@@ -21,8 +21,8 @@ from cfnlint.decode import decode
 from healthaudit.config import ConfigError
 from healthaudit.fanout import AssumeRoleFailed, Target, build_grouped_digest, merge_reports, plan_targets
 from healthaudit.fanout_permissions import member_role_permissions
-from healthaudit.sandbox import fleet as fleet_module
-from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox import fleet as fleet_module
+from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
 from tests.support.clock import AT, at_audit_time, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.functions import LambdaContext, load_function

@@ -17,7 +17,7 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.lookups import failure_destinations
 from healthaudit.config import AuditConfig
-from healthaudit.sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import _tiny_zip
 from tests.support.clock import AT
 from tests.support.fault_proxy import FaultProxy, Rewrite
 

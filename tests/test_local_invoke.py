@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
 from tests.support import local_invoke
 from tests.support.clock import AT, at_audit_time, day
 from tests.support.deployment import CHANNEL, provision
@@ -243,7 +244,7 @@ def test_the_layer_imports_on_this_machine_with_the_runtime_python(build):
     assert function.architectures == ("arm64",)
     probe = (
         "import importlib, json, pkgutil, yaml, healthaudit\n"
-        "skip = ('healthaudit.sandbox', 'healthaudit.cli')\n"
+        "skip = ('healthaudit_sandbox', 'healthaudit.cli')\n"
         "names = [m.name for m in pkgutil.walk_packages(healthaudit.__path__, 'healthaudit.')"
         " if not m.name.startswith(skip)]\n"
         "for name in names: importlib.import_module(name)\n"
@@ -308,3 +309,20 @@ def test_the_layer_holds_exactly_the_locked_distributions_each_with_hashes(build
         installed[name.lower().replace("_", "-")] = version
     assert installed == {name: version for name, (version, _) in lock.items()}
     assert (Path(layer) / "healthaudit" / "audit.py").exists()
+
+
+def test_the_layer_holds_the_auditor_and_no_emulator(build):
+    """The sandbox is a development distribution of its own (sandbox/): nothing of it, and no moto, is
+    deployed; and nothing in the layer's healthaudit package imports either."""
+    (layer,) = build.function("AuditFunction").layer_paths
+    layer = Path(layer)
+    shipped = {path.name for path in layer.iterdir()}
+    assert "healthaudit" in shipped
+    assert not {name for name in shipped if name.startswith(("moto", "healthaudit_sandbox"))}, shipped
+    assert not (layer / "healthaudit" / "sandbox").exists()
+    importing = [
+        str(module.relative_to(layer))
+        for module in (layer / "healthaudit").rglob("*.py")
+        if re.search(r"^\s*(from|import)\s+(moto|healthaudit_sandbox)\b", module.read_text(), re.MULTILINE)
+    ]
+    assert importing == []

@@ -1,8 +1,8 @@
-"""CloudWatch Logs Insights in the sandbox answers as AWS documents it (healthaudit.sandbox.logs_insights).
+"""CloudWatch Logs Insights in the sandbox answers as AWS documents it (healthaudit_sandbox.logs_insights).
 
 Every query goes through boto3 to the sandbox (StartQuery, GetQueryResults, StopQuery). Plain moto
 5.2.5 ignores filter, parse and stats, so each of these tests fails against it. Log records come
-from healthaudit.sandbox.report_records, written the way Lambda writes them.
+from healthaudit_sandbox.report_records, written the way Lambda writes them.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from healthaudit.collect.log_records import TEXT_INITS
-from healthaudit.sandbox.logs_insights import MAX_CONCURRENT_QUERIES, set_init_duration_discovered, set_query_polls
-from healthaudit.sandbox.report_records import (
+from healthaudit_sandbox.logs_insights import MAX_CONCURRENT_QUERIES, set_init_duration_discovered, set_query_polls
+from healthaudit_sandbox.report_records import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
     Invocation,

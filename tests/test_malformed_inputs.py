@@ -37,9 +37,9 @@ from healthaudit.config import AuditConfig, ConfigError, parse_config_text
 from healthaudit.events import InvalidEvent
 from healthaudit.publish.html import render_html
 from healthaudit.publish.slack import build_digest
-from healthaudit.sandbox.fleet import demo_fleet, seed_fleet
-from healthaudit.sandbox.logs_insights import discover_fields
 from healthaudit.schema import load_report_schema
+from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox.logs_insights import discover_fields
 from tests.support.clock import AT
 from tests.support.fault_proxy import FaultProxy, Rewrite
 from tests.support.functions import LambdaContext, load_function

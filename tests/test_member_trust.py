@@ -20,8 +20,8 @@ import botocore.exceptions
 import pytest
 from moto.sts.models import sts_backends
 
-from healthaudit.sandbox.authorization import refusals_expected
-from healthaudit.sandbox.sts_assume import conditions_hold
+from healthaudit_sandbox.authorization import refusals_expected
+from healthaudit_sandbox.sts_assume import conditions_hold
 from tests.support.stack_roles import LAMBDA_TRUST, create_function_roles, create_role, member_role_policies
 
 HOME = "eu-west-1"
@@ -32,7 +32,7 @@ EXTERNAL_ID = "healthaudit-7d41e9"
 def audit_function_session(sandbox, account: str, organization_id: str = "") -> boto3.Session:
     """A session of template.yaml's AuditFunction role (RolePath and policies as SAM makes them), as
     Lambda hands it to the function."""
-    from healthaudit.sandbox.sts_assume import lambda_service_assume_role
+    from healthaudit_sandbox.sts_assume import lambda_service_assume_role
 
     admin = sandbox.session_for_account(account, region=HOME)
     stack = {"account": account, "region": HOME, "bucket": f"reports-{account}", "table": f"idempotency-{account}"}
@@ -44,7 +44,7 @@ def audit_function_session(sandbox, account: str, organization_id: str = "") -> 
 
 def other_role_session(sandbox, account: str, name: str, path: str = "/") -> boto3.Session:
     """Another role of the account, allowed sts:AssumeRole on every role (an admin or CI role)."""
-    from healthaudit.sandbox.sts_assume import lambda_service_assume_role
+    from healthaudit_sandbox.sts_assume import lambda_service_assume_role
 
     admin = sandbox.session_for_account(account, region=HOME)
     grant = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}

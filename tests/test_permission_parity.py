@@ -2,7 +2,7 @@
 function's role was used by that function in this session's tests, and no call was refused.
 
 The sandbox records each call made with a role session, mapped to its IAM action
-(healthaudit.sandbox.authorization). This module runs after every other test (conftest.py), and
+(healthaudit_sandbox.authorization). This module runs after every other test (conftest.py), and
 only when the tests that run the functions ran in the same session.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from healthaudit.sandbox.authorization import recorded_calls, refused_calls
+from healthaudit_sandbox.authorization import recorded_calls, refused_calls
 from tests.support.stack_roles import FUNCTIONS, STACK_NAME, deployed_template, member_role_policies
 
 pytestmark = pytest.mark.after_all_other_tests

@@ -15,7 +15,7 @@ from healthaudit.cli import main
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit.sandbox.fleet import _tiny_zip, demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import _tiny_zip, demo_fleet, seed_fleet
 from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.fault_proxy import Fault, FaultProxy

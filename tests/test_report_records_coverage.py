@@ -18,8 +18,8 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit.sandbox.fleet import PlantedFunction, Traffic, seed_fleet
-from healthaudit.sandbox.report_records import Invocation, write_invocations
+from healthaudit_sandbox.fleet import PlantedFunction, Traffic, seed_fleet
+from healthaudit_sandbox.report_records import Invocation, write_invocations
 from tests.support.clock import AT
 
 REGION = "eu-west-1"

@@ -23,9 +23,9 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.log_records import MAX_LOG_GROUPS_PER_QUERY, ScanSettings, scan_report_records
 from healthaudit.config import AuditConfig
-from healthaudit.sandbox.fleet import PlantedFunction, seed_fleet
-from healthaudit.sandbox.logs_insights import set_init_duration_discovered, set_query_timeout_bytes
-from healthaudit.sandbox.report_records import Invocation, records, write_invocations
+from healthaudit_sandbox.fleet import PlantedFunction, seed_fleet
+from healthaudit_sandbox.logs_insights import set_init_duration_discovered, set_query_timeout_bytes
+from healthaudit_sandbox.report_records import Invocation, records, write_invocations
 from tests.support.clock import AT
 from tests.support.fault_proxy import Fault, FaultProxy
 

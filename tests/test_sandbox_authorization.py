@@ -1,4 +1,4 @@
-"""The sandbox authorizes role sessions as IAM does (healthaudit.sandbox.authorization), so the
+"""The sandbox authorizes role sessions as IAM does (healthaudit_sandbox.authorization), so the
 functions' tests run under the template's policies; each test names the AWS behaviour it follows."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from healthaudit.sandbox.authorization import Decision, evaluate, recorded_calls
-from healthaudit.sandbox.sts_assume import lambda_service_assume_role
+from healthaudit_sandbox.authorization import Decision, evaluate, recorded_calls
+from healthaudit_sandbox.sts_assume import lambda_service_assume_role
 from tests.support.stack_roles import LAMBDA_TRUST, create_role
 
 REGION = "eu-west-1"

@@ -1,4 +1,4 @@
-"""The sandbox behaves as the AWS documentation says where moto alone does not (healthaudit.sandbox.fidelity).
+"""The sandbox behaves as the AWS documentation says where moto alone does not (healthaudit_sandbox.fidelity).
 
 Each test states the documented behaviour it checks; every one of them fails against plain moto 5.2.5.
 """
@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from healthaudit.sandbox import Sandbox
+from healthaudit_sandbox import Sandbox
 
 REGION = "eu-west-1"
 # Accounts of this module's own, far from the range conftest hands out.
@@ -111,7 +111,7 @@ def test_reset_forgets_everything():
     # In a process of its own: a reset empties every account, and other tests share this process's moto.
     script = textwrap.dedent(
         """
-        from healthaudit.sandbox import Sandbox
+        from healthaudit_sandbox import Sandbox
         with Sandbox() as sandbox:
             s3 = sandbox.session_for_account("123412341234", "eu-west-1").client("s3")
             s3.create_bucket(Bucket="reset-me", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

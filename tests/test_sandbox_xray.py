@@ -20,9 +20,9 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.xray import RolePermission, tracing_permissions
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit.sandbox.fleet import _tiny_zip
-from healthaudit.sandbox.iam_simulation import FULL_AWS_ACCESS, set_service_control_policies
-from healthaudit.sandbox.xray_graph import (
+from healthaudit_sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.iam_simulation import FULL_AWS_ACCESS, set_service_control_policies
+from healthaudit_sandbox.xray_graph import (
     AwsCall,
     HttpCall,
     lambda_invocation_documents,

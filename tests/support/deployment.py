@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from healthaudit.sandbox.sts_assume import lambda_service_assume_role
+from healthaudit_sandbox.sts_assume import lambda_service_assume_role
 from tests.support.functions import running_as_deployed
 from tests.support.slack_server import SlackServer
 from tests.support.stack_roles import create_function_roles

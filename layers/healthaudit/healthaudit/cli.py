@@ -1,4 +1,5 @@
-"""`healthaudit`: run an audit from a terminal, run the sandbox, run the demo, list the checks."""
+"""`healthaudit`: run an audit from a terminal, list the checks; with the development install, run the
+sandbox and the demo."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import contextlib
 import json
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TextIO
 
@@ -22,9 +24,12 @@ from .pipeline import audit_and_publish
 from .publish.s3 import report_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEMO_ACCOUNT = "123456789012"
-DEMO_REGION = "eu-west-1"
-DEMO_BUCKET = "healthaudit-demo-reports"
+PLUGIN_COMMANDS = "healthaudit.commands"
+"""Entry-point group through which the development distribution (sandbox/) adds `sandbox` and `demo`."""
+DEVELOPMENT_COMMANDS = {
+    "sandbox": "run the embedded AWS emulator on 127.0.0.1 in the foreground",
+    "demo": "seed a fleet with known problems in the sandbox and audit it",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,17 +69,10 @@ def _parser() -> argparse.ArgumentParser:
         "--slack-api-url",
         help="a local Slack-compatible test server on a loopback host (HEALTHAUDIT_SLACK_API_URL also works)",
     )
-    run.add_argument("--at", type=_timestamp, help="end of the audit window (ISO 8601; default: now)")
+    run.add_argument("--at", type=parse_timestamp, help="end of the audit window (ISO 8601; default: now)")
     run.set_defaults(command=_run)
 
-    sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
-    sandbox.add_argument("--port", type=int, default=5000)
-    sandbox.set_defaults(command=_sandbox)
-
-    demo = commands.add_parser("demo", help="seed a fleet with known problems in the sandbox and audit it")
-    demo.add_argument("--output-dir", default="out", help="where the demo writes its report files")
-    demo.add_argument("--at", type=_timestamp, help="end of the audit window (ISO 8601; default: now)")
-    demo.set_defaults(command=_demo)
+    _add_plugin_commands(commands)
 
     checks = commands.add_parser("checks", help="list the checks this auditor runs")
     checks.add_argument("--format", choices=("table", "markdown", "json"), default="table")
@@ -82,7 +80,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _timestamp(text: str) -> datetime:
+def _add_plugin_commands(commands: argparse._SubParsersAction) -> None:
+    """Commands other distributions register; the development ones name their install when missing."""
+    added = set()
+    for entry_point in entry_points(group=PLUGIN_COMMANDS):
+        entry_point.load()(commands)
+        added.add(entry_point.name)
+    for name, help_text in DEVELOPMENT_COMMANDS.items():
+        if name not in added:
+            missing = commands.add_parser(name, help=f"{help_text} (needs the development install)")
+            missing.set_defaults(command=_needs_development_install, missing_command=name)
+
+
+def _needs_development_install(args: argparse.Namespace) -> int:
+    print(
+        f"healthaudit: `{args.missing_command}` comes with the development install of the sandbox"
+        " (healthaudit-sandbox): run `make bootstrap`, or `pip install -e sandbox` from the repository",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def parse_timestamp(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -126,13 +145,13 @@ def _audit(args: argparse.Namespace, config: AuditConfig) -> int:
         raise NoRegionError()
     clients = AwsClients(session, region=region, endpoint_url=args.endpoint_url)
     at = args.at or datetime.now(timezone.utc)
-    report, outcome = audit_and_publish(clients, config, at, progress=_progress_bar(sys.stderr))
+    report, outcome = audit_and_publish(clients, config, at, progress=progress_bar(sys.stderr))
     if args.output:
         Path(args.output).write_bytes(report_json(report))
     if args.format == "json":
         sys.stdout.write(report_json(report).decode() + "\n")
     else:
-        _print_report(report, sys.stdout)
+        print_report(report, sys.stdout)
         if outcome.report_url:
             print(f"report: {outcome.report_url}")
         if config.slack:
@@ -149,74 +168,6 @@ def _with_cli_overrides(config: AuditConfig, bucket: str | None, channel: str | 
         load_config({"slack": {"channel": channel}}, source="--slack-channel")
         config = replace(config, slack=replace(config.slack or SlackConfig(), channel=channel))
     return config
-
-
-def _sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import Sandbox
-
-    with Sandbox(port=args.port) as sandbox:
-        print(f"sandbox listening on {sandbox.endpoint} (Ctrl-C to stop)")
-        print(f"  export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
-        print(f"  healthaudit run --region {DEMO_REGION} --endpoint-url {sandbox.endpoint}")
-        sys.stdout.flush()
-        with contextlib.suppress(KeyboardInterrupt):
-            sandbox.wait()
-    return EXIT_OK
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from .publish.slack import build_digest
-    from .sandbox import Sandbox
-    from .sandbox.fleet import deploy_bigger_packages, seed_fleet
-
-    at = args.at or datetime.now(timezone.utc)
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with Sandbox(port=0) as sandbox:
-        session = sandbox.session_for_account(DEMO_ACCOUNT, region=DEMO_REGION)
-        print(f"sandbox on {sandbox.endpoint}; seeding the demo fleet…", file=sys.stderr)
-        fleet = seed_fleet(session, at)
-        session.client("s3").create_bucket(
-            Bucket=DEMO_BUCKET, CreateBucketConfiguration={"LocationConstraint": DEMO_REGION}
-        )
-        config = AuditConfig(bucket=DEMO_BUCKET)
-        # Yesterday's audit first, so that today's has history: new vs ongoing, and a baseline of
-        # cold starts recorded before last night's deploy.
-        print("auditing yesterday's window…", file=sys.stderr)
-        audit_and_publish(AwsClients(session, region=DEMO_REGION), config, at - timedelta(days=1))
-        deployed = deploy_bigger_packages(session, fleet)
-        print(f"deployed overnight: {', '.join(deployed)}; auditing today's window…", file=sys.stderr)
-        report, outcome = audit_and_publish(
-            AwsClients(session, region=DEMO_REGION), config, at, progress=_progress_bar(sys.stderr)
-        )
-    (out / "demo-report.json").write_bytes(report_json(report))
-    text, blocks = build_digest(report, outcome.report_url)
-    (out / "demo-slack-digest.json").write_text(
-        json.dumps({"text": text, "blocks": [b.to_dict() for b in blocks]}, indent=2)
-    )
-    _print_report(report, sys.stdout)
-    print("\nSlack digest it would post:\n")
-    print(render_blocks(blocks))
-    missed = _print_planted(report, fleet)
-    print(f"\nreport: {outcome.report_url} (in the sandbox) and {out / 'demo-report.json'}")
-    return EXIT_FAILED if missed else EXIT_OK
-
-
-def _print_planted(report: AuditReport, fleet: list) -> int:
-    found: dict[str, set[str]] = {}
-    for finding in report.active_findings:
-        found.setdefault(finding.function_name or "", set()).add(finding.check_id)
-    print("\nPlanted problems:")
-    missed = 0
-    for fn in fleet:
-        if not fn.expect:
-            continue
-        ok = fn.expect <= found.get(fn.name, set())
-        missed += not ok
-        print(f"  {'found ' if ok else 'MISSED'}  {fn.name:<22} {', '.join(sorted(fn.expect)):<40} {fn.why}")
-    quiet = [fn.name for fn in fleet if not fn.expect and found.get(fn.name)]
-    print(f"  healthy functions with findings: {', '.join(quiet) if quiet else 'none'}")
-    return missed + len(quiet)
 
 
 def _checks(args: argparse.Namespace) -> int:
@@ -239,7 +190,7 @@ def _checks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_report(report: AuditReport, stream: TextIO) -> None:
+def print_report(report: AuditReport, stream: TextIO) -> None:
     counts = report.counts_by_severity()
     print(
         f"Audited {report.functions_audited} functions in {report.account} {report.region},"
@@ -276,7 +227,7 @@ def _print_table(rows: list[tuple[Any, ...]], header: tuple[str, ...], stream: T
         print("  ".join(cells).rstrip(), file=stream)
 
 
-def _progress_bar(stream: TextIO):
+def progress_bar(stream: TextIO):
     if not stream.isatty():
         return None
 

@@ -29,7 +29,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     """The ``p``-th percentile (0..100) of ``values`` by the nearest-rank method.
 
     Definition (nearest rank, as CloudWatch's percentile statistics and the sandbox's
-    ``healthaudit.sandbox.fidelity.percentile``): sort the N values and take the one of rank
+    ``healthaudit_sandbox.fidelity.percentile``): sort the N values and take the one of rank
     ``max(1, ceil(p/100 * N))`` (1-based), so p0 is the minimum and p100 the maximum. It is always
     one of the values, never an interpolation; NumPy calls it ``method="inverted_cdf"``.
 

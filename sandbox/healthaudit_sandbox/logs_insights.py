@@ -49,7 +49,7 @@ size time out, so that a big range times out where its halves do not.
 Log classes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html):
 the Delivery class "doesn't offer rich CloudWatch Logs capabilities such as CloudWatch Logs Insights
 queries" (CreateLogGroup's logGroupClass). StartQuery over a log group of class DELIVERY (kept by
-:func:`healthaudit.sandbox.fidelity.install_logs_log_group_class`) fails. Which error AWS answers is
+:func:`healthaudit_sandbox.fidelity.install_logs_log_group_class`) fails. Which error AWS answers is
 undocumented; the sandbox answers InvalidParameterException, and the auditor must not depend on it.
 
 Where the documentation is silent, the sandbox chooses (and the auditor must not depend on it):

@@ -32,11 +32,11 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 The caller's own identity policy (which must also allow sts:AssumeRole on the role, with its
 ``aws:ResourceOrgID`` conditions) is evaluated for role sessions by
-:mod:`healthaudit.sandbox.authorization`, before this check. Not emulated: service principals,
+:mod:`healthaudit_sandbox.authorization`, before this check. Not emulated: service principals,
 session tags and SCPs.
 
 The sandbox's own bootstrap role (:data:`BOOTSTRAP_ROLE_NAME`, ``healthaudit-sandbox``), which
-:meth:`healthaudit.sandbox.server.Sandbox.session_for_account` assumes in any account to act
+:meth:`healthaudit_sandbox.server.Sandbox.session_for_account` assumes in any account to act
 there, is let through unchecked: it is the sandbox's way of handing out an account's credentials,
 not a role under test.
 """
@@ -64,7 +64,7 @@ __all__ = [
     "trust_allows",
 ]
 
-#: Must equal healthaudit.sandbox.server.SANDBOX_ROLE_NAME (server.py imports fidelity, not the reverse).
+#: Must equal healthaudit_sandbox.server.SANDBOX_ROLE_NAME (server.py imports fidelity, not the reverse).
 BOOTSTRAP_ROLE_NAME = "healthaudit-sandbox"
 
 _ROLE_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:.*/)?(?P<name>[^/]+)$")

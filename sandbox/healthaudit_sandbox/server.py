@@ -3,7 +3,7 @@
 The server is built the way moto's own ``ThreadedMotoServer`` builds it
 (moto/moto_server/threaded_moto_server.py): a ``DomainDispatcherApplication`` over
 ``create_backend_app``, served by werkzeug's threaded ``make_server`` with moto's request handler
-in a daemon thread. Before the app is built, :func:`healthaudit.sandbox.fidelity.install` patches
+in a daemon thread. Before the app is built, :func:`healthaudit_sandbox.fidelity.install` patches
 moto where it departs from the AWS documentation.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from healthaudit.sandbox import fidelity
+from healthaudit_sandbox import fidelity
 
 #: AWS's default Lambda concurrent-executions quota per account and Region.
 #: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html

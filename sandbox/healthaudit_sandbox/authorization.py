@@ -22,7 +22,7 @@ authorizes, on moto's own hook (``ActionAuthenticatorMixin._authenticate_and_aut
   (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
 
 Conditions are evaluated as the STS extension evaluates trust policies
-(:func:`healthaudit.sandbox.sts_assume.conditions_hold`), over ``aws:RequestedRegion``,
+(:func:`healthaudit_sandbox.sts_assume.conditions_hold`), over ``aws:RequestedRegion``,
 ``aws:PrincipalArn`` and ``aws:PrincipalAccount``, and for ``sts:AssumeRole`` ``aws:ResourceOrgID``
 (the organization of the role's account, absent when it is in none:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid);
@@ -51,7 +51,7 @@ from moto.iam.models import iam_backends
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.sts.models import sts_backends
 
-from healthaudit.sandbox.sts_assume import BOOTSTRAP_ROLE_NAME, conditions_hold, organization_id
+from healthaudit_sandbox.sts_assume import BOOTSTRAP_ROLE_NAME, conditions_hold, organization_id
 
 __all__ = [
     "BOOTSTRAP_ROLE_NAME",

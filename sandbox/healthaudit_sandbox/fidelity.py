@@ -5,7 +5,7 @@ on, moto is extended here. Each extension is one function below, with the docume
 follows. :func:`install` applies them all, once, in-process; it must run before the moto server
 app is built (the Lambda extension adds a URL route).
 
-This module imports moto: it is only imported by :mod:`healthaudit.sandbox`, never by the rest of
+This module imports moto: it is only imported by :mod:`healthaudit_sandbox`, never by the rest of
 the package (moto is the optional ``sandbox`` extra).
 """
 
@@ -60,11 +60,11 @@ def install() -> None:
         install_cloudwatch_metric_store()
         install_cloudwatch_get_metric_data()
         install_logs_log_group_class()
-        __import__("healthaudit.sandbox.logs_insights", fromlist=["_"]).install_logs_insights()
-        __import__("healthaudit.sandbox.iam_simulation", fromlist=["_"]).install_iam_simulation()
-        __import__("healthaudit.sandbox.xray_graph", fromlist=["_"]).install_xray_service_graph()
-        __import__("healthaudit.sandbox.sts_assume", fromlist=["_"]).install_sts_assume_role()
-        __import__("healthaudit.sandbox.authorization", fromlist=["_"]).install_authorization()
+        __import__("healthaudit_sandbox.logs_insights", fromlist=["_"]).install_logs_insights()
+        __import__("healthaudit_sandbox.iam_simulation", fromlist=["_"]).install_iam_simulation()
+        __import__("healthaudit_sandbox.xray_graph", fromlist=["_"]).install_xray_service_graph()
+        __import__("healthaudit_sandbox.sts_assume", fromlist=["_"]).install_sts_assume_role()
+        __import__("healthaudit_sandbox.authorization", fromlist=["_"]).install_authorization()
         _installed = True
 
 

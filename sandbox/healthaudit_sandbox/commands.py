@@ -1,0 +1,101 @@
+"""`healthaudit sandbox` and `healthaudit demo`, added to the CLI through the `healthaudit.commands`
+entry points (sandbox/pyproject.toml)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from healthaudit.cli import EXIT_FAILED, EXIT_OK, parse_timestamp, print_report, progress_bar, render_blocks
+from healthaudit.collect.clients import AwsClients
+from healthaudit.config import AuditConfig
+from healthaudit.model import AuditReport
+from healthaudit.pipeline import audit_and_publish
+from healthaudit.publish.s3 import report_json
+from healthaudit.publish.slack import build_digest
+
+from .fleet import PlantedFunction, deploy_bigger_packages, seed_fleet
+from .server import Sandbox
+
+DEMO_ACCOUNT = "123456789012"
+DEMO_REGION = "eu-west-1"
+DEMO_BUCKET = "healthaudit-demo-reports"
+
+
+def add_sandbox_command(commands: argparse._SubParsersAction) -> None:
+    sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
+    sandbox.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000; 0 picks one)")
+    sandbox.set_defaults(command=run_sandbox)
+
+
+def add_demo_command(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser("demo", help="seed a fleet with known problems in the sandbox and audit it")
+    demo.add_argument("--output-dir", default="out", help="where the demo writes its report files")
+    demo.add_argument("--at", type=parse_timestamp, help="end of the audit window (ISO 8601; default: now)")
+    demo.set_defaults(command=run_demo)
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    with Sandbox(port=args.port) as sandbox:
+        print(f"sandbox listening on {sandbox.endpoint} (Ctrl-C to stop)")
+        print(f"  export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+        print(f"  healthaudit run --region {DEMO_REGION} --endpoint-url {sandbox.endpoint}")
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            sandbox.wait()
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    at = args.at or datetime.now(timezone.utc)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with Sandbox(port=0) as sandbox:
+        session = sandbox.session_for_account(DEMO_ACCOUNT, region=DEMO_REGION)
+        print(f"sandbox on {sandbox.endpoint}; seeding the demo fleet…", file=sys.stderr)
+        fleet = seed_fleet(session, at)
+        session.client("s3").create_bucket(
+            Bucket=DEMO_BUCKET, CreateBucketConfiguration={"LocationConstraint": DEMO_REGION}
+        )
+        config = AuditConfig(bucket=DEMO_BUCKET)
+        # Yesterday's audit first, so that today's has history: new vs ongoing, and a baseline of
+        # cold starts recorded before last night's deploy.
+        print("auditing yesterday's window…", file=sys.stderr)
+        audit_and_publish(AwsClients(session, region=DEMO_REGION), config, at - timedelta(days=1))
+        deployed = deploy_bigger_packages(session, fleet)
+        print(f"deployed overnight: {', '.join(deployed)}; auditing today's window…", file=sys.stderr)
+        report, outcome = audit_and_publish(
+            AwsClients(session, region=DEMO_REGION), config, at, progress=progress_bar(sys.stderr)
+        )
+    (out / "demo-report.json").write_bytes(report_json(report))
+    text, blocks = build_digest(report, outcome.report_url)
+    (out / "demo-slack-digest.json").write_text(
+        json.dumps({"text": text, "blocks": [b.to_dict() for b in blocks]}, indent=2)
+    )
+    print_report(report, sys.stdout)
+    print("\nSlack digest it would post:\n")
+    print(render_blocks(blocks))
+    missed = _print_planted(report, fleet)
+    print(f"\nreport: {outcome.report_url} (in the sandbox) and {out / 'demo-report.json'}")
+    return EXIT_FAILED if missed else EXIT_OK
+
+
+def _print_planted(report: AuditReport, fleet: list[PlantedFunction]) -> int:
+    found: dict[str, set[str]] = {}
+    for finding in report.active_findings:
+        found.setdefault(finding.function_name or "", set()).add(finding.check_id)
+    print("\nPlanted problems:")
+    missed = 0
+    for fn in fleet:
+        if not fn.expect:
+            continue
+        ok = fn.expect <= found.get(fn.name, set())
+        missed += not ok
+        print(f"  {'found ' if ok else 'MISSED'}  {fn.name:<22} {', '.join(sorted(fn.expect)):<40} {fn.why}")
+    quiet = [fn.name for fn in fleet if not fn.expect and found.get(fn.name)]
+    print(f"  healthy functions with findings: {', '.join(quiet) if quiet else 'none'}")
+    return missed + len(quiet)
