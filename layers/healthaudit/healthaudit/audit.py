@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from aws_lambda_powertools import Tracer
 
-from .checks.cold_start_regression import provisioned_invocations_hiding_cold_starts
-from .checks.registry import REGISTRY, all_checks, run_checks
-from .checks.tracing_disabled import UNTRACEABLE_SOURCES
+from .checks.catalogue import all_checks
+from .checks.registry import REGISTRY, run_checks
 from .collect.clients import AwsClients
 from .collect.errors import STOPPED_EARLY
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
@@ -52,14 +51,14 @@ def audit(
         time_left = clients.watch(time_left)  # once time is short, the clients retry less
     snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history, time_left)
 
-    notes: list[str] = _history_notes(snapshot, history) + _tracing_exemptions(snapshot) + _provisioned_notes(snapshot)
+    notes: list[str] = _history_notes(snapshot, history) + _not_judged_notes(snapshot)
     thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
     findings = list(
         run_checks(
+            [spec for spec in all_checks() if spec.id not in config.disabled_checks],
             snapshot,
             thresholds_for=lambda fn: thresholds[fn.arn],
             account_thresholds=config.thresholds,
-            enabled=lambda check_id: check_id not in config.disabled_checks,
         )
     )
     findings = _apply_suppressions(findings, snapshot, config)
@@ -85,30 +84,15 @@ def audit(
     )
 
 
-def _tracing_exemptions(snapshot: AccountSnapshot) -> list[str]:
-    notes = []
-    for fn in snapshot.functions:
-        sources = sorted({UNTRACEABLE_SOURCES[s.service] for s in fn.event_sources if s.service in UNTRACEABLE_SOURCES})
-        if fn.tracing_mode != "Active" and sources:
-            notes.append(
-                f"{fn.name}: exempt from tracing-disabled: X-Ray cannot trace invocations from {', '.join(sources)}"
-            )
-    return notes
-
-
-def _provisioned_notes(snapshot: AccountSnapshot) -> list[str]:
-    """Why cold-start-regression did not judge a function that ran on provisioned concurrency."""
-    notes = []
-    for fn in snapshot.functions:
-        invocations = provisioned_invocations_hiding_cold_starts(fn)
-        if invocations and fn.logs_current is not None and fn.logs_baseline is not None:
-            notes.append(
-                f"{fn.name}: cold-start-regression not judged: it ran on provisioned concurrency"
-                f" ({invocations:.0f} invocations in the window and its baseline), whose initialisations"
-                " write an Init Duration as cold starts do, and text-format REPORT lines cannot tell them"
-                " apart (the JSON log format can)"
-            )
-    return notes
+def _not_judged_notes(snapshot: AccountSnapshot) -> list[str]:
+    """Why checks left functions unjudged (exemptions, data that cannot tell), check by check."""
+    return [
+        f"{fn.name}: {note}"
+        for spec in all_checks()
+        if spec.not_judged is not None
+        for fn in snapshot.functions
+        if (note := spec.not_judged(fn))
+    ]
 
 
 def _history_notes(snapshot: AccountSnapshot, history: History) -> list[str]:
@@ -184,7 +168,7 @@ def _summaries(snapshot: AccountSnapshot, findings: list[Finding]):
     unhealthy = {
         f.function_arn
         for f in findings
-        if f.function_arn and not f.suppressed_by and f.check_id != "audit-coverage-gap"
+        if f.function_arn and not f.suppressed_by and not REGISTRY[f.check_id].means_unknown
     }
     account_wide_gap = any(gap.function_name is None for gap in snapshot.gaps)
     for fn in snapshot.functions:
@@ -202,8 +186,8 @@ def _function_gaps(fn: FunctionSnapshot):
         yield CoverageGap(source=source, reason=reason, function_name=fn.name, function_arn=fn.arn)
 
 
-def check_catalogue() -> list[dict[str, str]]:
-    """The registry as rows, for `healthaudit checks` and the README."""
+def check_catalogue() -> list[dict[str, Any]]:
+    """The registry as rows, for `healthaudit checks` and the README; each row names the check's thresholds."""
     return [
         {
             "id": spec.id,
@@ -212,6 +196,15 @@ def check_catalogue() -> list[dict[str, str]]:
             "permissions": ", ".join(spec.permissions),
             "remediation": spec.remediation,
             "docs": spec.docs,
+            "thresholds": {
+                name: {
+                    "default": threshold.default,
+                    "unit": threshold.unit,
+                    "description": threshold.description,
+                    "expected": threshold.expected,
+                }
+                for name, threshold in spec.thresholds.items()
+            },
         }
         for spec in all_checks()
     ]

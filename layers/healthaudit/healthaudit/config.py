@@ -1,7 +1,8 @@
 """One validated config document (JSON or YAML) for the whole audit.
 
 Invalid config fails at start with a message that names the field, the value and what was
-expected. Thresholds can be overridden per function with `healthaudit:<threshold>` tags.
+expected. The thresholds are those the checks declare (checks/catalogue.py); each can be overridden
+here and per function with `healthaudit:<threshold>` tags.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import jmespath
 import jmespath.exceptions
 import yaml
 
+from .checks.catalogue import all_checks, declared_thresholds
+from .checks.registry import Threshold
+
 TAG_PREFIX = "healthaudit:"
 SUPPRESS_TAG = "healthaudit:suppress"
 
@@ -24,61 +28,57 @@ class ConfigError(ValueError):
     """The config document is invalid; the message names the field, the value and the expectation."""
 
 
-def _ratio(value: float) -> str | None:
-    return None if 0 <= value <= 1 else "a number between 0 and 1"
-
-
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number >= 0"
-
-
-def _at_least_one(value: float) -> str | None:
-    return None if value >= 1 else "a ratio >= 1 (1.25 means 25% worse than the baseline)"
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
-@dataclass(frozen=True)
 class Thresholds:
-    """Defaults from DESIGN.md's catalogue; each can be overridden in config and per function by tag."""
+    """The thresholds in force: each check's declared defaults, with the given values on top.
 
-    max_throttle_rate: float = field(default=0.01, metadata={"valid": _ratio})
-    max_error_rate: float = field(default=0.05, metadata={"valid": _ratio})
-    min_invocations_for_error_rate: int = field(default=20, metadata={"valid": _non_negative})
-    max_duration_timeout_ratio: float = field(default=0.8, metadata={"valid": _ratio})
-    max_concurrency_ratio: float = field(default=0.8, metadata={"valid": _ratio})
-    max_iterator_age_seconds: float = field(default=300.0, metadata={"valid": _non_negative})
-    runtime_deprecation_warning_days: int = field(default=90, metadata={"valid": _non_negative})
-    max_memory_used_ratio: float = field(default=0.9, metadata={"valid": _ratio})
-    min_memory_used_ratio: float = field(default=0.25, metadata={"valid": _ratio})
-    overprovisioned_above_mb: int = field(default=256, metadata={"valid": _non_negative})
-    cold_start_min_ratio: float = field(default=1.25, metadata={"valid": _at_least_one})
-    cold_start_min_rise_ms: float = field(default=100.0, metadata={"valid": _non_negative})
-    cold_start_min_samples: int = field(default=20, metadata={"valid": _positive})
-    cold_start_max_p_value: float = field(default=0.01, metadata={"valid": _ratio})
-    traces_min_invocations: int = field(default=100, metadata={"valid": _non_negative})
-    max_trace_failure_rate: float = field(default=0.05, metadata={"valid": _ratio})
-    min_traced_calls: int = field(default=20, metadata={"valid": _non_negative})
+    `Thresholds(max_error_rate=0.1)` changes one; a check reads `thresholds.max_error_rate`. Values
+    are taken as given: the config document and the tags go through `_coerce_threshold` first.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, **values: float) -> None:
+        declared = declared_thresholds()
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise TypeError(f"unknown thresholds {unknown}, expected some of {sorted(declared)}")
+        self._values: dict[str, float] = {name: values.get(name, t.default) for name, t in declared.items()}
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(f"no threshold named {name!r}") from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Thresholds) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values.items()))
+
+    def __repr__(self) -> str:
+        return "Thresholds(" + ", ".join(f"{name}={value!r}" for name, value in self._values.items()) + ")"
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(self._values)
 
     def overridden_by_tags(self, tags: Mapping[str, str]) -> tuple[Thresholds, list[str]]:
         """Apply `healthaudit:<threshold>` tags; returns the thresholds and a note per bad tag."""
         changes: dict[str, Any] = {}
         notes: list[str] = []
-        known = {f.name: f for f in fields(self)}
+        declared = declared_thresholds()
         for key, raw in tags.items():
             if not key.startswith(TAG_PREFIX) or key == SUPPRESS_TAG:
                 continue
             name = key[len(TAG_PREFIX) :]
-            if name not in known:
-                notes.append(f"tag {key!r}: unknown threshold, expected one of {sorted(known)}")
+            if name not in declared:
+                notes.append(f"tag {key!r}: unknown threshold, expected one of {sorted(declared)}")
                 continue
             try:
-                changes[name] = _coerce_threshold(known[name], raw, f"tag {key}")
+                changes[name] = _coerce_threshold(declared[name], raw, f"tag {key}")
             except ConfigError as error:
                 notes.append(str(error))
-        return (replace(self, **changes) if changes else self), notes
+        return (Thresholds(**{**self._values, **changes}) if changes else self), notes
 
 
 @dataclass(frozen=True)
@@ -302,6 +302,8 @@ def config_to_dict(config: AuditConfig) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Thresholds):
+        return value.to_dict()
     if hasattr(value, "__dataclass_fields__"):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, tuple):
@@ -310,15 +312,15 @@ def _plain(value: Any) -> Any:
 
 
 def _load_thresholds(raw: Any, path: str) -> Thresholds:
-    known = {f.name: f for f in fields(Thresholds)}
-    values = _mapping(raw, path, set(known))
+    declared = declared_thresholds()
+    values = _mapping(raw, path, set(declared))
     return Thresholds(
-        **{name: _coerce_threshold(known[name], value, f"{path}.{name}") for name, value in values.items()}
+        **{name: _coerce_threshold(declared[name], value, f"{path}.{name}") for name, value in values.items()}
     )
 
 
-def _coerce_threshold(spec: Any, raw: Any, path: str) -> Any:
-    expected_int = spec.type in ("int", int)
+def _coerce_threshold(threshold: Threshold, raw: Any, path: str) -> Any:
+    expected_int = threshold.integer
     value: Any = raw
     if isinstance(raw, str):
         try:
@@ -329,7 +331,7 @@ def _coerce_threshold(spec: Any, raw: Any, path: str) -> Any:
         raise ConfigError(f"{path}: got {raw!r}, expected {'an integer' if expected_int else 'a number'}")
     if expected_int and value != int(value):
         raise ConfigError(f"{path}: got {raw!r}, expected an integer")
-    problem = spec.metadata["valid"](value)
+    problem = threshold.problem(value)
     if problem:
         raise ConfigError(f"{path}: got {raw!r}, expected {problem}")
     return int(value) if expected_int else float(value)
@@ -382,8 +384,6 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
 
 
 def _check_ids(raw: Any, path: str) -> list[str]:
-    from .checks.registry import all_checks
-
     if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
         raise ConfigError(f"{path}: got {raw!r}, expected a list of check ids")
     known = {spec.id for spec in all_checks()}

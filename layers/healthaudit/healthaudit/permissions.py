@@ -5,7 +5,7 @@ The template's policy is tested against this, in both directions.
 
 from __future__ import annotations
 
-from .checks.registry import all_checks
+from .checks.catalogue import all_checks
 from .collect.snapshot import SOURCE_PERMISSIONS
 
 # The audit writes its report and reads the previous one (history); both read the config document.

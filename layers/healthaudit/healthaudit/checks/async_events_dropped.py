@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, check
 
 DROP_METRICS = ("AsyncEventsDropped", "DeadLetterErrors", "DestinationDeliveryFailures")
 
@@ -20,7 +19,7 @@ DROP_METRICS = ("AsyncEventsDropped", "DeadLetterErrors", "DestinationDeliveryFa
     needs=(DataSource.METRICS,),
     series=DROP_METRICS,
 )
-def async_events_dropped(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def async_events_dropped(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     counts = {metric: fn.current.sum(metric) for metric in DROP_METRICS}
     if any(counts.values()):
         parts = ", ".join(f"{value:.0f} {metric}" for metric, value in counts.items() if value)

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import AccountSnapshot, FunctionSnapshot, Observation, Severity
-from .registry import account_wide_part_of, check
+from .registry import CheckThresholds, account_wide_part_of, check
 
 
 @check(
@@ -15,8 +14,9 @@ from .registry import account_wide_part_of, check
         " checks that need this data did not run, so the function is not known to be healthy."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html",
+    means_unknown=True,
 )
-def audit_coverage_gap(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def audit_coverage_gap(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     for source, reason in sorted(fn.unread.items()):
         yield fn.finding(
             f"{source.value} could not be read: {reason}", evidence={"source": source.value, "reason": reason}
@@ -24,7 +24,7 @@ def audit_coverage_gap(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator
 
 
 @account_wide_part_of("audit-coverage-gap")
-def account_coverage_gap(account: AccountSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def account_coverage_gap(account: AccountSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     for gap in account.gaps:
         if gap.function_name is None:
             yield account.finding(

@@ -1,4 +1,13 @@
-"""Importing this module registers every check; one module per check id."""
+"""The checks that exist: importing this module registers every one (one module per check id).
+
+The config, the orchestrator and the docs read the checks and their thresholds from here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import MappingProxyType
+from typing import Mapping
 
 from . import (  # noqa: F401
     async_events_dropped,
@@ -20,3 +29,23 @@ from . import (  # noqa: F401
     tracing_disabled,
     tracing_not_permitted,
 )
+from .registry import REGISTRY, CheckSpec, Threshold
+
+
+def all_checks() -> list[CheckSpec]:
+    """Every check, the most severe first."""
+    return sorted(REGISTRY.values(), key=lambda spec: (spec.severity.rank, spec.id))
+
+
+@cache
+def declared_thresholds() -> Mapping[str, Threshold]:
+    """Every threshold that a check declares, by name (in name order); a name belongs to one check."""
+    owners: dict[str, str] = {}
+    declared: dict[str, Threshold] = {}
+    for spec in all_checks():
+        for name, threshold in spec.thresholds.items():
+            if name in owners:
+                raise ValueError(f"threshold {name!r} is declared by both {owners[name]} and {spec.id}")
+            owners[name] = spec.id
+            declared[name] = threshold
+    return MappingProxyType(dict(sorted(declared.items())))

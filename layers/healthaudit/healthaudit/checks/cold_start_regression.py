@@ -1,12 +1,40 @@
+from __future__ import annotations
+
 from typing import Any, Iterator, Mapping
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, LogStats, Observation, Severity
 from ..stats import mann_whitney_u_greater, percentile, two_proportion_greater
 from .memory_near_limit import PERMISSIONS
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 SAMPLES_IN_EVIDENCE = 200
+
+
+def provisioned_invocations_hiding_cold_starts(fn: FunctionSnapshot) -> float:
+    """Invocations on provisioned concurrency, in the window or its baseline, that make the cold starts unjudgeable.
+
+    A provisioned-concurrency environment's first REPORT carries an Init Duration as an on-demand
+    cold start's does, and the text log format cannot tell them apart: a window in which the function
+    ran on provisioned concurrency (ProvisionedConcurrencyInvocations > 0) is not judged. The JSON
+    format can (platform.initStart's initializationType), so its cold starts are on-demand only: 0.
+    https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
+    """
+    if fn.log_format == "JSON":
+        return 0.0
+    metric = "ProvisionedConcurrencyInvocations"
+    return fn.current.sum(metric) + fn.baseline.sum(metric)
+
+
+def provisioned_concurrency_note(fn: FunctionSnapshot) -> str | None:
+    invocations = provisioned_invocations_hiding_cold_starts(fn)
+    if not invocations or fn.logs_current is None or fn.logs_baseline is None:
+        return None
+    return (
+        "cold-start-regression not judged: it ran on provisioned concurrency"
+        f" ({invocations:.0f} invocations in the window and its baseline), whose initialisations"
+        " write an Init Duration as cold starts do, and text-format REPORT lines cannot tell them"
+        " apart (the JSON log format can)"
+    )
 
 
 @check(
@@ -19,9 +47,25 @@ SAMPLES_IN_EVIDENCE = 200
         " init phase, or use provisioned concurrency or SnapStart for latency-sensitive paths."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html",
+    thresholds={
+        "cold_start_min_ratio": Threshold(
+            1.25,
+            "current p95 init duration (or cold-start rate) over the baseline's",
+            "ratio",
+            minimum=1,
+            noun="a ratio",
+            example="1.25 means 25% worse than the baseline",
+        ),
+        "cold_start_min_rise_ms": Threshold(100.0, "rise of the p95 init duration", "ms", minimum=0),
+        "cold_start_min_samples": Threshold(20, "cold starts needed in each window", "cold starts", above=0),
+        "cold_start_max_p_value": Threshold(
+            0.01, "p-value below which the rise is significant", "probability", minimum=0, maximum=1
+        ),
+    },
     needs=(DataSource.REPORT_RECORDS, DataSource.METRICS),
+    not_judged=provisioned_concurrency_note,
 )
-def cold_start_regression(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def cold_start_regression(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     current, baseline = fn.logs_current, fn.logs_baseline
     if current is None or baseline is None or provisioned_invocations_hiding_cold_starts(fn):
         return
@@ -43,22 +87,7 @@ def cold_start_regression(fn: FunctionSnapshot, thresholds: Thresholds) -> Itera
     )
 
 
-def provisioned_invocations_hiding_cold_starts(fn: FunctionSnapshot) -> float:
-    """Invocations on provisioned concurrency, in the window or its baseline, that make the cold starts unjudgeable.
-
-    A provisioned-concurrency environment's first REPORT carries an Init Duration as an on-demand
-    cold start's does, and the text log format cannot tell them apart: a window in which the function
-    ran on provisioned concurrency (ProvisionedConcurrencyInvocations > 0) is not judged. The JSON
-    format can (platform.initStart's initializationType), so its cold starts are on-demand only: 0.
-    https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
-    """
-    if fn.log_format == "JSON":
-        return 0.0
-    metric = "ProvisionedConcurrencyInvocations"
-    return fn.current.sum(metric) + fn.baseline.sum(metric)
-
-
-def _duration_regression(current: LogStats, baseline: LogStats, thresholds: Thresholds) -> dict[str, Any]:
+def _duration_regression(current: LogStats, baseline: LogStats, thresholds: CheckThresholds) -> dict[str, Any]:
     """p95 init duration up by the ratio and the absolute rise, and a one-sided Mann-Whitney U test agrees."""
     now, before = current.init_values, baseline.init_values
     if min(len(now), len(before)) < thresholds.cold_start_min_samples:
@@ -85,7 +114,7 @@ def _duration_regression(current: LogStats, baseline: LogStats, thresholds: Thre
     }
 
 
-def _rate_regression(current: LogStats, baseline: LogStats, thresholds: Thresholds) -> dict[str, Any]:
+def _rate_regression(current: LogStats, baseline: LogStats, thresholds: CheckThresholds) -> dict[str, Any]:
     """The share of invocations that were cold rose by the ratio, and a two-proportion test agrees."""
     if current.cold_starts < thresholds.cold_start_min_samples or not current.invocations or not baseline.invocations:
         return {}

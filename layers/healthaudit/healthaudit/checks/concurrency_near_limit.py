@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import AccountSnapshot, DataSource, FunctionSnapshot, Observation, Severity
-from .registry import account_wide_part_of, check
+from .registry import CheckThresholds, Threshold, account_wide_part_of, check
 
 REMEDIATION = (
     "Raise the reserved concurrency (or the account quota through Service Quotas) before it throttles, or smooth"
@@ -18,10 +17,19 @@ DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html"
     permissions=("cloudwatch:GetMetricData", "lambda:GetFunctionConcurrency", "lambda:GetAccountSettings"),
     remediation=REMEDIATION,
     docs=DOCS,
+    thresholds={
+        "max_concurrency_ratio": Threshold(
+            0.8,
+            "peak concurrency as a share of the reserved concurrency or the account quota",
+            "ratio",
+            minimum=0,
+            maximum=1,
+        )
+    },
     needs=(DataSource.METRICS, DataSource.RESERVED_CONCURRENCY),
     series=("ConcurrentExecutions",),
 )
-def concurrency_near_limit(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def concurrency_near_limit(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     reserved = fn.reserved_concurrency
     peak = fn.current.max("ConcurrentExecutions")
     if not reserved or peak is None:
@@ -35,7 +43,7 @@ def concurrency_near_limit(fn: FunctionSnapshot, thresholds: Thresholds) -> Iter
 
 
 @account_wide_part_of("concurrency-near-limit", needs=(DataSource.METRICS, DataSource.ACCOUNT_SETTINGS))
-def account_concurrency_near_limit(account: AccountSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def account_concurrency_near_limit(account: AccountSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     if account.settings is None or not account.settings.concurrency_limit:
         return
     claimed = account.current.max("ClaimedAccountConcurrency")

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -15,10 +14,15 @@ from .registry import check
         " more memory also brings more CPU."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html",
+    thresholds={
+        "max_duration_timeout_ratio": Threshold(
+            0.8, "p99 Duration as a share of the configured timeout", "ratio", minimum=0, maximum=1
+        )
+    },
     needs=(DataSource.METRICS,),
     series=("Duration",),
 )
-def duration_near_timeout(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def duration_near_timeout(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     p99 = fn.current.max("Duration")
     timeout_ms = fn.timeout_seconds * 1000
     if p99 is None or not timeout_ms:

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -15,10 +14,16 @@ from .registry import check
         " X-Ray traces; roll back the last deployment if the errors started with it."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
+    thresholds={
+        "max_error_rate": Threshold(0.05, "share of invocations that failed", "ratio", minimum=0, maximum=1),
+        "min_invocations_for_error_rate": Threshold(
+            20, "invocations in the window before the error rate is judged", "invocations", minimum=0
+        ),
+    },
     needs=(DataSource.METRICS,),
     series=("Errors", "Invocations"),
 )
-def error_rate_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def error_rate_high(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     invocations = fn.current.sum("Invocations")
     errors = fn.current.sum("Errors")
     if invocations < thresholds.min_invocations_for_error_rate or invocations == 0:

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -15,10 +14,13 @@ from .registry import check
         " batches (set BisectBatchOnFunctionError and an on-failure destination so poison records do not block)."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics",
+    thresholds={
+        "max_iterator_age_seconds": Threshold(300.0, "age of the oldest record a stream consumer read", "s", minimum=0)
+    },
     needs=(DataSource.METRICS, DataSource.EVENT_SOURCE_MAPPINGS),
     series=("IteratorAge",),
 )
-def iterator_age_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def iterator_age_high(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     if not fn.is_stream_consumer:
         return
     age_ms = fn.current.max("IteratorAge")

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, check
 
 
 @check(
@@ -17,6 +16,6 @@ from .registry import check
     docs="https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html",
     needs=(DataSource.LOG_GROUPS,),
 )
-def log_retention_unset(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def log_retention_unset(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     if fn.log_group_exists and fn.log_retention_days is None:
         yield fn.finding(f"log group {fn.log_group} keeps logs forever", evidence={"log_group": fn.log_group})

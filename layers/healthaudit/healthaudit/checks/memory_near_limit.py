@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
 
@@ -17,9 +16,14 @@ PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
         " invocations, leaks. A function that reaches its memory size is killed mid-invocation."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
+    thresholds={
+        "max_memory_used_ratio": Threshold(
+            0.9, "Max Memory Used as a share of Memory Size", "ratio", minimum=0, maximum=1
+        )
+    },
     needs=(DataSource.REPORT_RECORDS,),
 )
-def memory_near_limit(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def memory_near_limit(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     logs = fn.logs_current
     if logs is None or logs.max_memory_used_mb is None:
         return

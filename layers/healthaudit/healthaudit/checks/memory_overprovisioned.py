@@ -1,9 +1,8 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .memory_near_limit import PERMISSIONS
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -16,9 +15,19 @@ from .registry import check
         " Tuning: memory is billed whether used or not, though more memory also means more CPU."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
+    thresholds={
+        "min_memory_used_ratio": Threshold(
+            0.25,
+            "Max Memory Used as a share of Memory Size, below which memory is wasted",
+            "ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        "overprovisioned_above_mb": Threshold(256, "Memory Size at or below which nothing is judged", "MB", minimum=0),
+    },
     needs=(DataSource.REPORT_RECORDS,),
 )
-def memory_overprovisioned(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def memory_overprovisioned(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     logs = fn.logs_current
     if logs is None or not logs.invocations or logs.max_memory_used_mb is None:
         return

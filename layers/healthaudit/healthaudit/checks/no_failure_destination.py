@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, check
 
 
 @check(
@@ -18,7 +17,7 @@ from .registry import check
     docs="https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html",
     needs=(DataSource.METRICS, DataSource.EVENT_INVOKE_CONFIG),
 )
-def no_failure_destination(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def no_failure_destination(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     """Fires when no qualifier has an on-failure destination.
 
     The function's AsyncEventsReceived does not say which qualifier received the events, so a

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, check
 
 
 @check(
@@ -18,7 +17,7 @@ from .registry import check
     needs=(DataSource.METRICS,),
     series=("ProvisionedConcurrencySpilloverInvocations",),
 )
-def provisioned_spillover(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def provisioned_spillover(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     spillover = fn.current.sum("ProvisionedConcurrencySpilloverInvocations")
     if spillover > 0:
         invocations = fn.current.sum("Invocations")

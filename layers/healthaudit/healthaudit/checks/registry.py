@@ -1,15 +1,14 @@
-"""The check registry: each check's identity, IAM needs and remediation live beside its code.
+"""The check registry: each check's identity, thresholds, IAM needs and remediation live beside its code.
 
-Docs (`healthaudit checks`, the README's catalogue) and the template's IAM policy are derived
-from here, never written twice.
+Docs (`healthaudit checks`, the README's catalogue), the config's thresholds and the template's IAM
+policy are derived from here, never written twice. Which checks exist is catalogue.py's business.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from ..config import Thresholds
 from ..model import (
     AccountSnapshot,
     DataSource,
@@ -19,8 +18,69 @@ from ..model import (
     Severity,
 )
 
-FunctionCheck = Callable[[FunctionSnapshot, Thresholds], Iterable[Observation]]
-AccountCheck = Callable[[AccountSnapshot, Thresholds], Iterable[Observation]]
+
+@dataclass(frozen=True)
+class Threshold:
+    """A threshold a check declares: its default, what it measures, and the values it accepts.
+
+    An int default makes an integer threshold. The bounds are inclusive, except `above`; a value
+    outside them is refused with "expected <noun> between 0 and 1" (or ">= 0", "> 0"), then `example`.
+    """
+
+    default: int | float
+    description: str
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None
+    noun: str = "a number"
+    example: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.default, bool) or not isinstance(self.default, (int, float)):
+            raise TypeError(f"threshold default {self.default!r}: expected an int or a float")
+        if self.minimum is not None and self.above is not None:
+            raise ValueError("a threshold's lower bound is either inclusive (minimum) or exclusive (above), not both")
+        if self.problem(self.default):
+            raise ValueError(f"threshold default {self.default!r}: expected {self.expected}")
+
+    @property
+    def integer(self) -> bool:
+        return isinstance(self.default, int)
+
+    @property
+    def expected(self) -> str:
+        if self.above is not None:
+            bounds = f"> {self.above:g}"
+        elif self.minimum is not None and self.maximum is not None:
+            bounds = f"between {self.minimum:g} and {self.maximum:g}"
+        elif self.minimum is not None:
+            bounds = f">= {self.minimum:g}"
+        elif self.maximum is not None:
+            bounds = f"<= {self.maximum:g}"
+        else:
+            return self.noun
+        return f"{self.noun} {bounds}" + (f" ({self.example})" if self.example else "")
+
+    def problem(self, value: float) -> str | None:
+        """What was expected instead of `value`, or None if it is acceptable (NaN never is, where bounded)."""
+        acceptable = (
+            (self.minimum is None or value >= self.minimum)
+            and (self.maximum is None or value <= self.maximum)
+            and (self.above is None or value > self.above)
+        )
+        return None if acceptable else self.expected
+
+
+class CheckThresholds(Protocol):
+    """The threshold values a check reads, by the names it declared (`thresholds.max_error_rate`)."""
+
+    def __getattr__(self, name: str) -> float: ...
+
+
+FunctionCheck = Callable[[FunctionSnapshot, CheckThresholds], Iterable[Observation]]
+AccountCheck = Callable[[AccountSnapshot, CheckThresholds], Iterable[Observation]]
+NotJudged = Callable[[FunctionSnapshot], str | None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +95,13 @@ class CheckSpec:
     """Data sources the check reads; where one is unread for a function the check is not run there."""
     series: tuple[str, ...]
     """Metrics whose hourly series back up a finding of this check (evidence and charts)."""
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    """Threshold name → declaration; each name is a key under the config's `thresholds` and a
+    `healthaudit:<name>` tag."""
+    not_judged: NotJudged | None = None
+    """Why the check leaves a function unjudged, for the report's notes (None where it judges it)."""
+    means_unknown: bool = False
+    """Its findings say a function's health is unknown (data unread), not that it is unhealthy."""
     run: FunctionCheck | None = None
     run_account: AccountCheck | None = None
     account_needs: tuple[DataSource, ...] = ()
@@ -68,6 +135,9 @@ def check(
     docs: str,
     needs: tuple[DataSource, ...] = (),
     series: tuple[str, ...] = (),
+    thresholds: Mapping[str, Threshold] | None = None,
+    not_judged: NotJudged | None = None,
+    means_unknown: bool = False,
     account_wide: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Register a check over each function (or, with account_wide, over the account snapshot)."""
@@ -84,6 +154,9 @@ def check(
             docs=docs,
             needs=() if account_wide else needs,
             series=series,
+            thresholds=dict(thresholds or {}),
+            not_judged=not_judged,
+            means_unknown=means_unknown,
             run=None if account_wide else func,
             run_account=func if account_wide else None,
             account_needs=needs if account_wide else (),
@@ -103,24 +176,18 @@ def account_wide_part_of(check_id: str, needs: tuple[DataSource, ...] = ()) -> C
     return register
 
 
-def all_checks() -> list[CheckSpec]:
-    from . import catalogue  # noqa: F401  (importing it registers every check)
-
-    return sorted(REGISTRY.values(), key=lambda spec: (spec.severity.rank, spec.id))
-
-
 def run_checks(
+    specs: Iterable[CheckSpec],
     snapshot: AccountSnapshot,
-    thresholds_for: Callable[[FunctionSnapshot], Thresholds],
-    account_thresholds: Thresholds,
-    enabled: Callable[[str], bool] = lambda check_id: True,
+    thresholds_for: Callable[[FunctionSnapshot], CheckThresholds],
+    account_thresholds: CheckThresholds,
 ) -> Iterator[Finding]:
-    """Every enabled check over every function, then the account-wide checks.
+    """The checks over every function, then their account-wide halves.
 
     A check whose data is unread for a function is skipped there: the coverage-gap check
     reports the hole instead, so nothing unread is ever called healthy.
     """
-    specs = [spec for spec in all_checks() if enabled(spec.id)]
+    specs = list(specs)
     unread_account_wide = {gap.source for gap in snapshot.gaps if gap.function_name is None}
     for fn in snapshot.functions:
         thresholds = thresholds_for(fn)

@@ -1,9 +1,8 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from ..runtimes import deprecation_date
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -16,9 +15,14 @@ from .registry import check
         " compatible); deprecated runtimes get no security patches and later block updates."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html",
+    thresholds={
+        "runtime_deprecation_warning_days": Threshold(
+            90, "days before the runtime's deprecation date", "days", minimum=0
+        )
+    },
     needs=(DataSource.INVENTORY,),
 )
-def runtime_deprecated(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def runtime_deprecated(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     if not fn.runtime:
         return  # container images bring their own runtime
     deprecated_on = deprecation_date(fn.runtime)

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -15,10 +14,13 @@ from .registry import check
         " queues, cap the event source's maximum concurrency below the function's."
     ),
     docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html",
+    thresholds={
+        "max_throttle_rate": Threshold(0.01, "share of invocation attempts throttled", "ratio", minimum=0, maximum=1)
+    },
     needs=(DataSource.METRICS, DataSource.RESERVED_CONCURRENCY),
     series=("Throttles", "Invocations"),
 )
-def throttled(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def throttled(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     throttles = fn.current.sum("Throttles")
     invocations = fn.current.sum("Invocations")
     attempts = throttles + invocations

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity, TraceStats
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -15,9 +14,15 @@ from .registry import check
         " needs capacity, retries with backoff or a circuit breaker; the function's own faults need its logs."
     ),
     docs="https://docs.aws.amazon.com/xray/latest/devguide/xray-console-servicemap.html",
+    thresholds={
+        "max_trace_failure_rate": Threshold(
+            0.05, "share of traced calls that failed (errors and faults)", "ratio", minimum=0, maximum=1
+        ),
+        "min_traced_calls": Threshold(20, "traced calls before the failure rate is judged", "calls", minimum=0),
+    },
     needs=(DataSource.SERVICE_GRAPH,),
 )
-def trace_errors_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def trace_errors_high(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     node = fn.trace_node
     if node is None:
         return
@@ -40,5 +45,5 @@ def trace_errors_high(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[
         )
 
 
-def _failing(stats: TraceStats, thresholds: Thresholds) -> bool:
+def _failing(stats: TraceStats, thresholds: CheckThresholds) -> bool:
     return stats.total >= thresholds.min_traced_calls and stats.failure_rate > thresholds.max_trace_failure_rate

@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, Threshold, check
 
 
 @check(
@@ -15,9 +14,14 @@ from .registry import check
         " callers do not pass a trace header with Sampled=0, and that the X-Ray SDK or OpenTelemetry layer is set up."
     ),
     docs="https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html",
+    thresholds={
+        "traces_min_invocations": Threshold(
+            100, "invocations in the window before missing traces count", "invocations", minimum=0
+        )
+    },
     needs=(DataSource.METRICS, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH),
 )
-def traces_missing(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def traces_missing(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     if fn.tracing_mode != "Active" or fn.trace_node is not None:
         return
     if not fn.xray_permission or any(decision != "allowed" for decision in fn.xray_permission.values()):

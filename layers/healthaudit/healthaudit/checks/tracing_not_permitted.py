@@ -1,8 +1,7 @@
 from typing import Iterator
 
-from ..config import Thresholds
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import check
+from .registry import CheckThresholds, check
 
 
 @check(
@@ -19,7 +18,7 @@ from .registry import check
     docs="https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html",
     needs=(DataSource.ROLE_PERMISSIONS,),
 )
-def tracing_not_permitted(fn: FunctionSnapshot, thresholds: Thresholds) -> Iterator[Observation]:
+def tracing_not_permitted(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     if fn.tracing_mode != "Active" or not fn.xray_permission:
         return
     refused = {action: decision for action, decision in sorted(fn.xray_permission.items()) if decision != "allowed"}
