@@ -127,3 +127,10 @@ lock: $(STAMP)
 		-o tests/support/runtime-requirements.txt
 	$(UV_COMPILE) tests/support/checkov-requirements.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		-o tests/support/checkov-requirements.txt
+
+# `sam local invoke` itself, in Docker, with the README's command (tests/contract/test_sam_local_invoke_docker.py;
+# not in `make test`: docs/local-invoke.md). Starts Debian's Docker engine when none answers and builds Lambda's
+# python3.12 base image locally; the test skips, never fails, when no engine can be started.
+.PHONY: local-invoke-docker
+local-invoke-docker: $(STAMP) runtime-venv
+	HEALTHAUDIT_DOCKER_TESTS=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/contract/test_sam_local_invoke_docker.py
