@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from healthaudit_sandbox.lambda_traces import MAX_DOCUMENTS_PER_CALL, lambda_invocation_documents, put_trace_documents
 from healthaudit_sandbox.report_records import Invocation, write_invocations
-from healthaudit_sandbox.xray_graph import MAX_DOCUMENTS_PER_CALL, lambda_invocation_documents, put_trace_documents
 
 SEED_WORKERS = 8
 #: PutMetricData takes up to 1,000 datums a call:
@@ -186,7 +186,7 @@ def seed(fleet: Fleet, session: boto3.Session, endpoint: str) -> dict[str, int]:
             }
         ),
     )
-    code = _tiny_zip()
+    code = tiny_zip()
 
     def create(fn: PlannedFunction) -> int:
         return _create_function(clients, fleet, fn, role, code)
@@ -317,7 +317,7 @@ def _datum(metric: str, function_name: str | None, value: float, at: datetime) -
     return {"MetricName": metric, "Dimensions": dimensions, "Timestamp": at, "Value": value}
 
 
-def _tiny_zip() -> bytes:
+def tiny_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")

@@ -11,7 +11,7 @@ Quotas (per account and Region, defaults), with the pages they come from:
   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 - CloudWatch Logs DescribeLogGroups: 5 TPS per account and Region, adjustable. Logs Insights
   concurrent queries: the auditor runs at most `logs.max_concurrent_queries`, 20 by default, below
-  the account's quota (DESIGN.md: 100; the StartQuery API reference has said 20 and 30 over time).
+  the account's quota (the Logs quotas page above; the StartQuery API reference has said 20 and 30 over time).
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
 - Resource Groups Tagging API GetResources: "maximum of 15 calls per second" (Tag Editor quotas).
   https://docs.aws.amazon.com/tag-editor/latest/userguide/reference.html

@@ -29,10 +29,10 @@ import auditor as auditor_mod
 import quotas
 from fleet import Fleet, plan_fleet, seed
 from peer import C7N_VERSION, POLICY_NAMES, PeerRun, run_custodian
-from proxy import CountingProxy
 from sandbox_proc import REGION, SandboxProcess
 
 from healthaudit.collect.metrics import FUNCTION_METRICS
+from healthaudit_sandbox.proxy import AwsProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PROJECTED_S = 60.0
@@ -116,7 +116,7 @@ def _bench_size(sandbox: SandboxProcess, size: int, workdir: Path, args, custodi
     seed_calls = seed(fleet, credentials.session(), sandbox.endpoint)
     seed_s = time.monotonic() - started
     print(f"seeded in {seed_s:.1f} s ({sum(seed_calls.values()):,} calls, 8 threads; not part of the figures)")
-    with CountingProxy(sandbox.endpoint) as proxy:
+    with AwsProxy(sandbox.endpoint) as proxy:
         cpu_before = sandbox.cpu_seconds()
         audit = auditor_mod.run_auditor(proxy.endpoint, credentials, at, workdir, profile=args.profile)
         sandbox_cpu_audit = sandbox.cpu_seconds() - cpu_before

@@ -18,10 +18,10 @@ from healthaudit.collect.inventory import HELD_FIELDS, list_functions
 from healthaudit.collect.snapshot import collect_snapshot
 from healthaudit.config import AuditConfig, ConfigError, load_config, parse_config_text
 from healthaudit.model import AuditReport, AuditWindow, Finding, FunctionSummary, Severity
+from healthaudit.publish.digest import build_digest
 from healthaudit.publish.html import render_html
-from healthaudit.publish.s3 import report_json
-from healthaudit.publish.slack import build_digest
-from healthaudit_sandbox.fleet import _tiny_zip
+from healthaudit.publish.render import report_json
+from healthaudit_sandbox.fleet import tiny_zip
 from tests.support.clock import AT
 
 SCALARS = st.one_of(
@@ -144,7 +144,7 @@ def test_odd_names_and_messages_render_escaped_everywhere(text):
     report = odd_report(text)
     document = json.loads(json.dumps(report.to_dict()))
     assert AuditReport.from_dict(document).to_dict() == document  # round trip through S3's JSON
-    page = render_html(document)
+    page = render_html(AuditReport.from_dict(document))
     assert "<script>alert" not in page and "<!channel>" not in page
     _, blocks = build_digest(report, "s3://bucket/key", max_findings=5)
     payload = json.dumps([block.to_dict() for block in blocks])
@@ -220,7 +220,7 @@ def test_environment_values_never_reach_the_scope_the_snapshot_or_the_report(aws
         Runtime="python3.12",
         Role=role,
         Handler="a.b",
-        Code={"ZipFile": _tiny_zip()},
+        Code={"ZipFile": tiny_zip()},
         Environment={"Variables": {"DB_PASSWORD": CANARY, CANARY.upper(): "named-like-a-secret"}},
     )
     raw = lam.list_functions()["Functions"]
@@ -242,4 +242,4 @@ def test_environment_values_never_reach_the_scope_the_snapshot_or_the_report(aws
     report = audit(clients, AuditConfig(), at=AT)
     assert report.functions_audited == 1
     assert CANARY not in repr(report) and CANARY not in report_json(report).decode()
-    assert CANARY not in render_html(report.to_dict())
+    assert CANARY not in render_html(report)

@@ -13,8 +13,9 @@ from healthaudit.collect.log_records import ScanSettings, scan_report_records
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
 from healthaudit.pipeline import audit_and_publish
-from healthaudit_sandbox.fleet import LogTraffic, PlantedFunction, _tiny_zip, seed_fleet
-from healthaudit_sandbox.logs_insights import set_query_polls
+from healthaudit_sandbox.fleet import seed_fleet, tiny_zip
+from healthaudit_sandbox.logs_insights.api import set_query_polls
+from healthaudit_sandbox.planted_function import LogTraffic, PlantedFunction
 from healthaudit_sandbox.report_records import Invocation, write_invocations
 from tests.support.clock import AT
 
@@ -80,7 +81,7 @@ def test_logs_insights_queries_take_50_log_groups_each_and_only_of_invoked_funct
     for index in range(invoked + idle):
         name = f"fn-{index:03d}"
         lam.create_function(
-            FunctionName=name, Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": _tiny_zip()}
+            FunctionName=name, Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": tiny_zip()}
         )
         logs.create_log_group(logGroupName=f"/aws/lambda/{name}")
         if index < invoked:  # one invocation in the baseline and one today
@@ -205,7 +206,7 @@ def test_a_shared_log_group_is_a_coverage_gap_not_a_guess(sandbox):
         Runtime="python3.12",
         Role=role,
         Handler="a.b",
-        Code={"ZipFile": _tiny_zip()},
+        Code={"ZipFile": tiny_zip()},
         LoggingConfig={"LogFormat": "Text", "LogGroup": shared},
     )
     report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)

@@ -13,7 +13,7 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, WORK_METRICS
 from healthaudit.config import AuditConfig
-from healthaudit_sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import tiny_zip
 from tests.support.clock import AT
 
 REGION = "eu-west-1"
@@ -41,7 +41,7 @@ def put_hourly(cloudwatch, function: str, metric: str, value: float) -> None:
 def big_fleet(sandbox):
     session = sandbox.session_for_account("400000000001", region=REGION)
     role = session.client("iam").create_role(RoleName="fleet", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam, code = session.client("lambda"), _tiny_zip()
+    lam, code = session.client("lambda"), tiny_zip()
 
     def create(index: int) -> None:
         tags = {"team": f"team-{index % 7}"} if index < TAGGED else {}
@@ -115,7 +115,7 @@ def traced_functions(sandbox, account: str, names: tuple[str, ...], log_groups: 
             Runtime="python3.12",
             Role=role,
             Handler="a.b",
-            Code={"ZipFile": _tiny_zip()},
+            Code={"ZipFile": tiny_zip()},
             TracingConfig={"Mode": "Active"},
             **custom,
         )

@@ -21,9 +21,9 @@ from healthaudit.collect.errors import STOPPED_EARLY
 from healthaudit.collect.snapshot import RESERVE_SECONDS
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit_sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import tiny_zip
+from healthaudit_sandbox.proxy import AwsProxy, Fault
 from tests.support.clock import AT
-from tests.support.fault_proxy import Fault, FaultProxy
 
 REGION = "eu-west-1"
 
@@ -78,7 +78,7 @@ def _functions(session, names, role: str, tracing: str = "PassThrough") -> list[
             Runtime="python3.12",
             Role=role,
             Handler="a.b",
-            Code={"ZipFile": _tiny_zip()},
+            Code={"ZipFile": tiny_zip()},
             TracingConfig={"Mode": tracing},
         )["FunctionArn"]
         for name in names
@@ -263,7 +263,7 @@ def test_hurried_config_makes_at_most_two_attempts(retries, attempts):
 def test_clients_handed_out_when_time_is_short_retry_less(sandbox, aws):
     left = [HURRY_SECONDS + 1]
     unavailable = Fault("DescribeLogGroups", code="ServiceUnavailableException", status=503)
-    with FaultProxy(sandbox.endpoint, faults=[unavailable]) as proxy:
+    with AwsProxy(sandbox.endpoint, faults=[unavailable]) as proxy:
         config = Config(retries={"mode": "standard", "total_max_attempts": 3})
         clients = AwsClients(aws, region=REGION, endpoint_url=proxy.endpoint, config=config)
         time_left = clients.watch(lambda: left[0])

@@ -15,10 +15,11 @@ import threading
 import pytest
 
 from healthaudit.idempotency import ALREADY_HANDLED, IN_PROGRESS
-from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_problems import demo_fleet
+from healthaudit_sandbox.proxy import AwsProxy, Fault
 from tests.support.clock import AT, day
 from tests.support.deployment import aim_environment_at, provisioned
-from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.functions import LambdaContext, load_function
 from tests.test_pipeline import load_event, report_created_event
 
@@ -39,7 +40,7 @@ def small_fleet(sandbox):
 @pytest.fixture
 def stack(sandbox, small_fleet, monkeypatch):
     """The deployed stack's resources and environment, with boto3 going through a fault proxy."""
-    with provisioned(small_fleet, REGION, monkeypatch) as deployed, FaultProxy(sandbox.endpoint) as proxy:
+    with provisioned(small_fleet, REGION, monkeypatch) as deployed, AwsProxy(sandbox.endpoint) as proxy:
         aim_environment_at(small_fleet, proxy.endpoint, REGION, monkeypatch)
         yield {**deployed, "proxy": proxy}
 

@@ -17,12 +17,19 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from cfnlint.decode import decode
+from jsonschema import Draft202012Validator
 
 from healthaudit.config import ConfigError
-from healthaudit.fanout import AssumeRoleFailed, Target, build_grouped_digest, merge_reports, plan_targets
+from healthaudit.fanout.assume import AssumeRoleFailed
+from healthaudit.fanout.merge import merge_reports
+from healthaudit.fanout.plan import plan_targets
 from healthaudit.fanout_permissions import member_role_permissions
+from healthaudit.model import AuditReport, AuditWindow, ConsolidatedReport, Finding, Severity, Target
+from healthaudit.publish.digest import build_grouped_digest
+from healthaudit.schema import load_consolidated_schema
 from healthaudit_sandbox import fleet as fleet_module
-from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_problems import demo_fleet
 from tests.support.clock import AT, at_audit_time, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.functions import LambdaContext, load_function
@@ -427,7 +434,7 @@ def test_sandbox_assume_role_checks_the_role_and_its_trust_policy(sandbox):
 
 
 def test_assume_failure_is_an_assume_role_failed_naming_the_role(sandbox):
-    from healthaudit.fanout import assume
+    from healthaudit.fanout.assume import assume
 
     auditor = sandbox.session_for_account("710000000200", region=HOME)
     target = Target("710000000209", HOME, f"arn:aws:iam::710000000209:role/{ROLE}")
@@ -566,6 +573,8 @@ def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target
     }
     consolidated = stored(auditor_env, merged["report_key"])
     assert consolidated == stored(auditor_env, "latest/consolidated/report.json")
+    assert sorted(e.message for e in Draft202012Validator(load_consolidated_schema()).iter_errors(consolidated)) == []
+    assert ConsolidatedReport.from_dict(consolidated).to_dict() == consolidated
     assert {(t["account"], t["region"]) for t in consolidated["targets"]} == {
         (a, r) for a in member_accounts for r in REGIONS
     }
@@ -618,7 +627,7 @@ def test_scheduled_events_still_audit_this_account(sandbox, auditor_env):
 
 
 def test_grouped_digest_stays_within_block_kit_limits_for_many_accounts():
-    finding = {"severity": "high", "check_id": "throttled", "title": "Throttled <b>", "function_name": "f" * 500}
+    window = AuditWindow.ending_at(AT)
     results, reports = [], {}
     for index in range(120):
         account = f"{800000000000 + index:012d}"
@@ -629,14 +638,12 @@ def test_grouped_digest_stays_within_block_kit_limits_for_many_accounts():
                 results.append({"target": target, "error": {"Error": "States.Timeout", "Cause": "x" * 5000}})
                 continue
             results.append({"target": target, "report_key": key})
-            reports[key] = {
-                "functions_audited": 40,
-                "counts_by_severity": {"critical": 0, "high": 40, "medium": 0, "low": 0, "info": 0},
-                "findings": [{**finding, "suppressed_by": None}] * 40,
-                "coverage_gaps": [],
-            }
+            finding = Finding(
+                "throttled", "Throttled <b>", Severity.HIGH, account, region, "m", "r", "", function_name="f" * 500
+            )
+            reports[key] = AuditReport(account, region, window, 40, (), (finding,) * 40, (), {}, {})
     consolidated = merge_reports(results, reports, generated_at=AT)
-    assert consolidated["targets_audited"] == 228 and consolidated["targets_not_audited"] == 12
+    assert consolidated.targets_audited == 228 and consolidated.targets_not_audited == 12
     text, blocks = build_grouped_digest(consolidated, "s3://bucket/reports/consolidated/report.json")
     rendered = [block.to_dict() for block in blocks]
     assert len(rendered) <= 50

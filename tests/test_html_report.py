@@ -20,9 +20,13 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
+from healthaudit.checks.cold_start_regression import cold_start_regression
+from healthaudit.checks.registry import REGISTRY
+from healthaudit.config import Thresholds
 from healthaudit.model import (
     AuditReport,
     AuditWindow,
@@ -32,9 +36,14 @@ from healthaudit.model import (
     FunctionSummary,
     MetricSeries,
     Severity,
+    TraceNode,
 )
-from healthaudit.publish.html import distribution_chart, html_key, percentile, render_html, series_chart
+from healthaudit.publish.charts import MAP_COLOURS, distribution_chart, series_chart, service_map
+from healthaudit.publish.html import html_key, render_html
+from healthaudit.publish.markup import number
 from healthaudit.schema import load_report_schema
+from healthaudit.stats import percentile
+from tests.support.snapshots import account, function, log_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -203,7 +212,7 @@ def test_the_hostile_report_is_a_valid_report():
 
 
 def test_everything_from_the_report_is_escaped():
-    page = render_html(hostile_report())
+    page = render_html(AuditReport.from_dict(hostile_report()))
     assert SCRIPT not in page and CHANNEL not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;!channel&gt;" in page
     assert "<script" not in page.lower()
@@ -212,7 +221,7 @@ def test_everything_from_the_report_is_escaped():
 
 def test_the_page_links_only_to_the_console_and_the_docs(demo_report):
     for report in (demo_report, hostile_report()):
-        page = render_html(report)
+        page = render_html(AuditReport.from_dict(report))
         allowed = {f["console_url"] for f in report["findings"] + report["resolved"]}
         allowed |= {f["docs"] for f in report["findings"] + report["resolved"]}
         urls = re.findall(r"""\b(src|href|xlink:href|action|srcset|poster|data)\s*=\s*["']?([^"'\s>]+)""", page, re.I)
@@ -229,27 +238,33 @@ def test_the_page_links_only_to_the_console_and_the_docs(demo_report):
         ([0.0, 0.0, 0.0], None, "zero in every hour"),  # flat zero: no division by zero
         ([5.0], None, "<rect"),  # a single hour
         ([1.0, math.nan, math.inf, 3.0], None, "<rect"),  # non-finite values are left out
-        ([1.0, 2.0], ["not a time", "either"], "<rect"),  # unparseable timestamps: by position
         ([1e9, 2.5e9], None, "2.5G"),  # large values: compact axis labels
     ],
 )
 def test_series_chart_edges(values, timestamps, expect):
     if timestamps is None:
         timestamps = [(WINDOW.start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(len(values))]
-    chart = series_chart({"metric": "Throttles", "stat": "Sum", "timestamps": timestamps, "values": values})
+    document = {"metric": "Throttles", "stat": "Sum", "timestamps": timestamps, "values": values}
+    chart = series_chart(MetricSeries.from_dict(document))
     assert expect in chart
     assert not re.search(r'="[^"]*(nan|inf)', chart, re.I)  # no coordinate is NaN or infinite
 
 
+def test_a_series_with_unparseable_timestamps_is_refused_where_the_report_is_read():
+    """The renderer takes typed series; a stored report whose timestamps are not ISO 8601 fails in from_dict."""
+    document = {"metric": "Throttles", "stat": "Sum", "timestamps": ["not a time", "either"], "values": [1.0, 2.0]}
+    with pytest.raises(ValueError):
+        MetricSeries.from_dict(document)
+
+
 @pytest.mark.parametrize("stat, mark", [("Sum", "<rect"), ("Maximum", "<polyline"), ("p99", "<polyline")])
 def test_series_chart_draws_sums_as_bars_and_other_statistics_as_lines(stat, mark):
-    series = hourly("Duration", stat, [100.0, 250.0, 175.0]).to_dict()
-    assert mark in series_chart(series)
+    assert mark in series_chart(hourly("Duration", stat, [100.0, 250.0, 175.0]))
 
 
 def test_series_chart_places_points_by_hour_when_hours_are_missing():
     def bar_xs(series: MetricSeries) -> list[float]:
-        return [float(x) for x in re.findall(r'<rect class="bar" x="([\d.]+)"', series_chart(series.to_dict()))]
+        return [float(x) for x in re.findall(r'<rect class="bar" x="([\d.]+)"', series_chart(series))]
 
     every_hour = bar_xs(hourly("Errors", "Sum", [1.0] * 10))
     first_and_last = bar_xs(hourly("Errors", "Sum", [1.0] * 10, skip=frozenset(range(1, 9))))
@@ -274,12 +289,38 @@ def test_distribution_chart_edges(baseline, current, expect):
         assert "<svg" in chart and expect in chart
 
 
-@pytest.mark.parametrize(
-    "values, q, expected",
-    [([1.0], 95, 1.0), ([1.0, 2.0], 50, 1.5), ([1.0, 2.0, 3.0, 4.0, 5.0], 50, 3.0), ([10.0, 0.0], 100, 10.0)],
-)
-def test_percentile(values, q, expected):
-    assert percentile(values, q) == expected
+def test_the_init_duration_chart_shows_the_p50_and_p95_of_the_cold_start_finding():
+    """One percentile, nearest rank as CloudWatch's pNN statistics: the chart's p50 and p95 text is the evidence's."""
+    rng = random.Random(17)
+    baseline = [round(rng.gauss(400, 40), 1) for _ in range(150)]
+    current = [round(rng.gauss(780, 60), 1) for _ in range(120)]
+    fn = function(
+        logs_current=log_stats(invocations=12_000, init_durations=current),
+        logs_baseline=log_stats(invocations=15_000, init_durations=baseline),
+    )
+    (observation,) = cold_start_regression(fn, Thresholds())
+    finding = REGISTRY["cold-start-regression"].to_finding(account(), observation)
+    report = AuditReport("123456789012", "eu-west-1", WINDOW, 1, (), (finding,), (), {}, {})
+    page = render_html(report)
+    stored = json.loads(json.dumps(report.to_dict()))
+    assert render_html(AuditReport.from_dict(stored)) == page  # the same page from S3's JSON
+
+    def evidence_text(key: str) -> str:
+        (text,) = re.findall(rf'<th scope="row">{key}</th><td>([^<]*)</td>', page)
+        return text
+
+    legend = {
+        name: (p50, p95) for name, p50, p95 in re.findall(r"(\w+): \d+ samples, p50 (\S+) ms, p95 (\S+) ms", page)
+    }
+    assert legend == {
+        name: (evidence_text(f"{name}_p50_ms"), evidence_text(f"{name}_p95_ms")) for name in ("baseline", "current")
+    }
+    # The test has teeth: percentiles interpolated between ranks (NumPy's default) read otherwise here.
+    interpolated = {
+        name: tuple(number(np.percentile(v, p)) for p in (50, 95))
+        for name, v in (("baseline", baseline), ("current", current))
+    }
+    assert interpolated != legend
 
 
 # -- in the browser ------------------------------------------------------------------------------
@@ -376,7 +417,7 @@ def console_problems(stderr: str, page: Path) -> list[str]:
 
 def render_in_chromium(chromium: str, report: dict, name: str, tmp_path: Path) -> tuple[Dom, str]:
     page = tmp_path / f"{name}.html"
-    page.write_text(render_html(report), encoding="utf-8")
+    page.write_text(render_html(AuditReport.from_dict(report)), encoding="utf-8")
     dumped = open_in_chromium(chromium, page, tmp_path, "--dump-dom")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"{name}.png"
@@ -436,8 +477,6 @@ def test_the_console_check_sees_what_it_looks_for(chromium, tmp_path):
 
 
 def test_service_map_draws_each_traced_function_and_colours_failing_calls():
-    from healthaudit.publish.html import MAP_COLOURS, service_map
-
     healthy = {"ok": 30, "errors": 0, "throttles": 0, "faults": 0, "total": 30, "average_response_ms": 12.0}
     failing = {"ok": 20, "errors": 5, "throttles": 5, "faults": 5, "total": 30, "average_response_ms": 80.0}
     report = {
@@ -449,9 +488,9 @@ def test_service_map_draws_each_traced_function_and_colours_failing_calls():
             },
         }
     }
-    svg = service_map(report)
+    svg = service_map({name: TraceNode.from_dict(node) for name, node in report["service_graph"].items()})
     assert svg.count("<circle") == 2 and svg.count("<rect") == 2
     assert f'stroke="{MAP_COLOURS["faults"]}"' in svg and f'stroke="{MAP_COLOURS["ok"]}"' in svg
     assert svg.index("stock-reserver") < svg.index("&lt;script&gt;")  # the failing one first
     assert "<script>" not in svg
-    assert "No traced function" in service_map({"service_graph": {}})
+    assert "No traced function" in service_map({})

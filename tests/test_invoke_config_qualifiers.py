@@ -17,9 +17,9 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.lookups import failure_destinations
 from healthaudit.config import AuditConfig
-from healthaudit_sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import tiny_zip
+from healthaudit_sandbox.proxy import AwsProxy, Rewrite
 from tests.support.clock import AT
-from tests.support.fault_proxy import FaultProxy, Rewrite
 
 LIST_CONFIGS = r"GET /2019-09-25/functions/[^/]+/event-invoke-config/list"
 
@@ -31,7 +31,7 @@ def _function(aws, name: str = "orders") -> str:
     except ClientError:
         role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     arn = lam.create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": _tiny_zip()}
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": tiny_zip()}
     )["FunctionArn"]
     lam.publish_version(FunctionName=name)
     return arn
@@ -207,7 +207,7 @@ def test_both_documented_shapes_of_an_unset_destination_read_as_none(sandbox, aw
                 config["DestinationConfig"] = destination_config
         return body
 
-    with FaultProxy(sandbox.endpoint) as proxy:
+    with AwsProxy(sandbox.endpoint) as proxy:
         proxy.rewrites.append(Rewrite(LIST_CONFIGS, reshape))
         results = failure_destinations(
             AwsClients(aws, region=aws.region_name, endpoint_url=proxy.endpoint).client("lambda"), [arn]
@@ -235,7 +235,7 @@ def test_a_malformed_config_is_a_gap_naming_what_was_not_read(sandbox, aws, chan
             change(config)
         return body
 
-    with FaultProxy(sandbox.endpoint) as proxy:
+    with AwsProxy(sandbox.endpoint) as proxy:
         proxy.rewrites.append(Rewrite(LIST_CONFIGS, corrupt))
         results = failure_destinations(
             AwsClients(aws, region=aws.region_name, endpoint_url=proxy.endpoint).client("lambda"), [arn]

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_problems import demo_fleet
 from tests.support import local_invoke
 from tests.support.clock import AT, at_audit_time, day
 from tests.support.deployment import CHANNEL, provision

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from healthaudit.collect.log_records import TEXT_INITS
-from healthaudit_sandbox.logs_insights import MAX_CONCURRENT_QUERIES, set_init_duration_discovered, set_query_polls
+from healthaudit_sandbox.logs_insights.api import MAX_CONCURRENT_QUERIES, set_init_duration_discovered, set_query_polls
 from healthaudit_sandbox.report_records import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,

@@ -35,13 +35,15 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.log_records import init_duration_from_row, totals_from_row
 from healthaudit.config import AuditConfig, ConfigError, parse_config_text
 from healthaudit.events import InvalidEvent
+from healthaudit.model import AuditReport
+from healthaudit.publish.digest import build_digest
 from healthaudit.publish.html import render_html
-from healthaudit.publish.slack import build_digest
 from healthaudit.schema import load_report_schema
-from healthaudit_sandbox.fleet import demo_fleet, seed_fleet
-from healthaudit_sandbox.logs_insights import discover_fields
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.logs_insights.discovery import discover_fields
+from healthaudit_sandbox.planted_problems import demo_fleet
+from healthaudit_sandbox.proxy import AwsProxy, Rewrite
 from tests.support.clock import AT
-from tests.support.fault_proxy import FaultProxy, Rewrite
 from tests.support.functions import LambdaContext, load_function
 from tests.test_pipeline import load_event, report_created_event
 
@@ -490,14 +492,14 @@ SCHEMA = Draft202012Validator(load_report_schema())
     ids=[c[0] for c in API_RESPONSES],
 )
 def test_odd_api_responses_never_crash_the_audit_or_lose_the_report(sandbox, odd_fleet, operation, change, expect):
-    with FaultProxy(sandbox.endpoint) as proxy:
+    with AwsProxy(sandbox.endpoint) as proxy:
         proxy.rewrites.append(Rewrite(operation, change))
         clients = AwsClients(odd_fleet, region=REGION, endpoint_url=proxy.endpoint)
         report = audit(clients, AuditConfig(), at=AT)
     assert proxy.rewritten, f"{operation} was never called: the case tests nothing"
     document = json.loads(json.dumps(report.to_dict()))
     assert not list(SCHEMA.iter_errors(document)), [e.message for e in SCHEMA.iter_errors(document)][:3]
-    assert render_html(document) and build_digest(report, None)
+    assert render_html(AuditReport.from_dict(document)) and build_digest(report, None)
     statuses = {summary.name: summary.status for summary in report.functions}
     assert set(statuses) <= FUNCTIONS
     assert report.functions_audited == len(statuses)

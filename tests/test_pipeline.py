@@ -15,10 +15,11 @@ from healthaudit.cli import main
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit_sandbox.fleet import _tiny_zip, demo_fleet, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet, tiny_zip
+from healthaudit_sandbox.planted_problems import demo_fleet
+from healthaudit_sandbox.proxy import AwsProxy, Fault
 from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
-from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.functions import LambdaContext, load_function
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +307,7 @@ def test_failed_sources_become_coverage_gaps_not_healthy_functions(sandbox, flee
         Fault("DescribeLogGroups"),
         Fault(r"GET /2019-09-25/functions/[^/]+/event-invoke-config/list", code="ServiceException", status=400),
     ]
-    with FaultProxy(sandbox.endpoint, faults) as proxy:
+    with AwsProxy(sandbox.endpoint, faults) as proxy:
         clients = AwsClients(fleet_account, region=REGION, endpoint_url=proxy.endpoint)
         report = audit(clients, AuditConfig(), at=AT)
     by_source = {(gap.source, gap.function_name) for gap in report.coverage_gaps}
@@ -337,7 +338,7 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     from datetime import timedelta
 
     from healthaudit.pipeline import audit_and_publish
-    from healthaudit.publish.slack import build_digest
+    from healthaudit.publish.digest import build_digest
 
     session = sandbox.session_for_account("300000000002", region=REGION)
     seed_fleet(session, AT, [fn for fn in FLEET if fn.name in ("nightly-cleanup", "audit-trail", "orders-api")])
@@ -401,7 +402,7 @@ def test_a_fifth_of_calls_failing_gives_a_complete_report_that_never_calls_unrea
     # A stalled call must time out, and only a stalled one: the sandbox answers well within 5 s even on a
     # loaded machine (a 1 s timeout once failed an unfaulted call in CI), and a stall outlasts it.
     impatient = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=5)
-    with FaultProxy(sandbox.endpoint, share=0.2, seed=20, spared=frozenset({"sts"}), stall_seconds=6) as proxy:
+    with AwsProxy(sandbox.endpoint, share=0.2, seed=20, spared=frozenset({"sts"}), stall_seconds=6) as proxy:
         clients = AwsClients(fleet_account, region=REGION, endpoint_url=proxy.endpoint, config=impatient)
         report = audit(clients, AuditConfig(), at=AT)
 
@@ -428,7 +429,7 @@ def test_no_environment_value_or_token_reaches_any_output(sandbox, deployed, cap
         Runtime="python3.12",
         Role=role,
         Handler="app.handler",
-        Code={"ZipFile": _tiny_zip()},
+        Code={"ZipFile": tiny_zip()},
         Environment={"Variables": {"DB_PASSWORD": CANARY, "API_KEY": CANARY}},
         Tags={"owner": "team-secrets"},
     )

@@ -18,7 +18,8 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit_sandbox.fleet import PlantedFunction, Traffic, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_function import PlantedFunction, Traffic
 from healthaudit_sandbox.report_records import Invocation, write_invocations
 from tests.support.clock import AT
 

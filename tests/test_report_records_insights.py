@@ -23,11 +23,12 @@ from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.log_records import MAX_LOG_GROUPS_PER_QUERY, ScanSettings, scan_report_records
 from healthaudit.config import AuditConfig
-from healthaudit_sandbox.fleet import PlantedFunction, seed_fleet
-from healthaudit_sandbox.logs_insights import set_init_duration_discovered, set_query_timeout_bytes
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.logs_insights.api import set_init_duration_discovered, set_query_timeout_bytes
+from healthaudit_sandbox.planted_function import PlantedFunction
+from healthaudit_sandbox.proxy import AwsProxy, Fault
 from healthaudit_sandbox.report_records import Invocation, records, write_invocations
 from tests.support.clock import AT
-from tests.support.fault_proxy import Fault, FaultProxy
 
 REGION = "eu-west-1"
 START = AT - timedelta(hours=4)
@@ -136,7 +137,7 @@ def test_a_failure_every_group_shares_is_learned_once_not_bisected_in_every_batc
     names = [f"/aws/lambda/fn-{i:03d}" for i in range(120)]  # three batches: 50, 50, 20
     for name in names:
         aws.client("logs").create_log_group(logGroupName=name)
-    with FaultProxy(sandbox.endpoint, [Fault("StartQuery", code="AccessDeniedException")]) as proxy:
+    with AwsProxy(sandbox.endpoint, [Fault("StartQuery", code="AccessDeniedException")]) as proxy:
         logs = aws.client("logs", endpoint_url=proxy.endpoint, config=NO_RETRIES)
         scan = scan_report_records(
             logs, dict.fromkeys(names, "Text"), START, END, ScanSettings(max_concurrent_queries=1)
@@ -151,7 +152,7 @@ def test_a_failure_every_group_shares_is_learned_once_not_bisected_in_every_batc
 def test_throttling_is_no_groups_fault_and_the_batch_is_not_bisected(aws, sandbox):
     names = [f"/aws/lambda/fn-{i:02d}" for i in range(8)]
     _groups(aws.client("logs"), names)
-    with FaultProxy(sandbox.endpoint, [Fault("StartQuery", code="ThrottlingException")]) as proxy:
+    with AwsProxy(sandbox.endpoint, [Fault("StartQuery", code="ThrottlingException")]) as proxy:
         logs = aws.client("logs", endpoint_url=proxy.endpoint, config=NO_RETRIES)
         scan = scan_report_records(logs, dict.fromkeys(names, "Text"), START, END)
     assert set(scan.failed.values()) == {"StartQuery failed: ThrottlingException"} and len(scan.failed) == 8

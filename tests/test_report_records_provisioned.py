@@ -20,7 +20,8 @@ from healthaudit.checks.cold_start_regression import cold_start_regression
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.log_records import on_demand_inits, scan_report_records
 from healthaudit.config import AuditConfig, Thresholds
-from healthaudit_sandbox.fleet import LogTraffic, PlantedFunction, Traffic, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_function import LogTraffic, PlantedFunction, Traffic
 from healthaudit_sandbox.report_records import (
     PROVISIONED_INIT_LEAD,
     Invocation,

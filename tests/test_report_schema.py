@@ -1,4 +1,5 @@
-"""The report's JSON Schema: the real demo report validates, broken ones do not, the Athena DDL matches it."""
+"""The reports' JSON Schemas, generated from the model: the committed files are what the model derives, the real
+demo report validates, broken ones do not, reports stored before parse back, the Athena DDL matches."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from healthaudit.model import (
     MetricSeries,
     Severity,
 )
-from healthaudit.schema import load_report_schema
+from healthaudit.schema import load_consolidated_schema, load_report_schema
+from healthaudit.schema.generate import SCHEMAS, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_report_schema()
@@ -86,6 +88,50 @@ def every_branch_report() -> dict:
 def test_the_schema_is_valid_draft_2020_12_and_pins_the_model_version():
     Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+
+
+@pytest.mark.parametrize("filename", sorted(SCHEMAS))
+def test_the_committed_schema_is_the_one_the_model_generates(filename):
+    committed = (ROOT / "layers/healthaudit/healthaudit/schema" / filename).read_text(encoding="utf-8")
+    assert committed == schema_text(SCHEMAS[filename]()), "run: python -m healthaudit.schema.generate"
+
+
+def test_the_demo_report_reads_back_to_the_same_document(demo_report):
+    assert AuditReport.from_dict(demo_report).to_dict() == demo_report
+
+
+def test_a_report_with_every_optional_part_reads_back_to_the_same_document():
+    report = every_branch_report()
+    assert AuditReport.from_dict(report).to_dict() == report
+
+
+def test_a_report_stored_before_the_newer_keys_still_parses():
+    """History reads yesterday's report: keys added since (api_errors, partial, log_stats...) take their defaults."""
+    report = every_branch_report()
+    for key in ("api_errors", "partial", "logs_insights_bytes_scanned", "log_stats", "service_graph", "resolved"):
+        del report[key]
+    parsed = AuditReport.from_dict(report)
+    assert (parsed.api_errors, parsed.partial, parsed.log_stats, parsed.resolved) == ({}, False, {}, ())
+    assert VALIDATOR.is_valid(parsed.to_dict())
+
+
+def test_the_consolidated_schema_validates_a_merged_run():
+    from healthaudit.fanout.merge import merge_reports
+
+    stored = AuditReport.from_dict(every_branch_report())
+    results = [
+        {"target": {"account": "123456789012", "region": "eu-west-1"}, "report_key": "reports/a.json"},
+        {"target": {"account": "210987654321", "region": "us-east-1"}, "error": {"Error": "AssumeRoleFailed"}},
+    ]
+    merged = merge_reports(results, {"reports/a.json": stored}, generated_at=datetime(2024, 5, 2, 6, tzinfo=UTC))
+    validator = Draft202012Validator(load_consolidated_schema())
+    Draft202012Validator.check_schema(load_consolidated_schema())
+    document = merged.to_dict()
+    assert sorted(e.message for e in validator.iter_errors(document)) == []
+    assert document["targets"][0]["worst_findings"][0]["check_id"] == "throttled"
+    broken = copy.deepcopy(document)
+    broken["targets"][0]["counts_by_severity"].pop("info")
+    assert not validator.is_valid(broken)
 
 
 def test_the_demo_report_validates(demo_report):

@@ -20,9 +20,9 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.xray import RolePermission, tracing_permissions
 from healthaudit.config import AuditConfig
 from healthaudit.model import DataSource
-from healthaudit_sandbox.fleet import _tiny_zip
+from healthaudit_sandbox.fleet import tiny_zip
 from healthaudit_sandbox.iam_simulation import FULL_AWS_ACCESS, set_service_control_policies
-from healthaudit_sandbox.xray_graph import (
+from healthaudit_sandbox.lambda_traces import (
     AwsCall,
     HttpCall,
     lambda_invocation_documents,
@@ -849,7 +849,7 @@ def _traced_function(aws, name: str, role: str) -> None:
         Runtime="python3.12",
         Role=role,
         Handler="a.b",
-        Code={"ZipFile": _tiny_zip()},
+        Code={"ZipFile": tiny_zip()},
         TracingConfig={"Mode": "Active"},
     )
 

@@ -14,19 +14,15 @@ from slack_sdk.webhook import WebhookClient
 
 from healthaudit.config import SlackConfig
 from healthaudit.model import AuditReport, AuditWindow, CoverageGap, DataSource, Finding, Severity
+from healthaudit.publish.digest import FRAME_BLOCKS, MAX_BLOCKS, build_details, build_digest, shorten
 from healthaudit.publish.slack import (
-    FRAME_BLOCKS,
-    MAX_BLOCKS,
     SlackConfigError,
-    build_details,
-    build_digest,
     checked_webhook_url,
     post_digest,
     post_message,
     post_to_webhook,
     resolve_token,
     retry_after_seconds,
-    shorten,
     slack_api_url,
     slack_client,
 )

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import apply_run_overrides, config_from_environment
 from healthaudit.events import AuditEvent, InvalidEvent, parse_audit_event, parse_target_event
-from healthaudit.fanout import AssumeRoleFailed, assume
+from healthaudit.fanout.assume import AssumeRoleFailed, assume
 from healthaudit.idempotency import handle_once
 from healthaudit.model import AuditReport
 from healthaudit.pipeline import audit_and_publish

@@ -14,8 +14,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from healthaudit.config import config_from_environment
 from healthaudit.events import parse_merge_event
-from healthaudit.fanout import build_grouped_digest, consolidated_keys, merge_reports
-from healthaudit.model import AuditWindow
+from healthaudit.fanout.merge import consolidated_keys, merge_reports
+from healthaudit.model import AuditReport, AuditWindow, ConsolidatedReport
+from healthaudit.model.codec import iso
+from healthaudit.publish.digest import build_grouped_digest
 from healthaudit.publish.s3 import read_report
 from healthaudit.publish.slack import SlackConfigError, post_message
 
@@ -39,31 +41,34 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         key = result.get("report_key") if "error" not in result else None
         if key:
             document, _ = read_report(s3, config.bucket, key)
-            if document is not None:
-                reports[key] = document
+            try:
+                if document is not None:
+                    reports[key] = AuditReport.from_dict(document)
+            except (KeyError, TypeError, ValueError) as error:  # listed as not audited: its report is unreadable
+                logger.warning("target report unreadable", extra={"key": key, "reason": f"{type(error).__name__}"})
     window_end = AuditWindow.ending_at(merge.at).end
     consolidated = merge_reports(merge.results, reports, generated_at=window_end)
-    dated, latest = consolidated_keys(consolidated["window_end"], config.report_prefix)
-    body = json.dumps(consolidated, default=str).encode("utf-8")
+    dated, latest = consolidated_keys(iso(consolidated.window_end), config.report_prefix)
+    body = json.dumps(consolidated.to_dict(), default=str).encode("utf-8")
     for key in (dated, latest):
         s3.put_object(Bucket=config.bucket, Key=key, Body=body, ContentType="application/json")
 
     slack = "not configured"
     if config.slack and (config.slack.channel or config.slack.token_secret):
         slack = _post(consolidated, config, f"s3://{config.bucket}/{dated}")
-    metrics.add_metric(name="TargetsAudited", unit=MetricUnit.Count, value=consolidated["targets_audited"])
-    metrics.add_metric(name="TargetsNotAudited", unit=MetricUnit.Count, value=consolidated["targets_not_audited"])
+    metrics.add_metric(name="TargetsAudited", unit=MetricUnit.Count, value=consolidated.targets_audited)
+    metrics.add_metric(name="TargetsNotAudited", unit=MetricUnit.Count, value=consolidated.targets_not_audited)
     outcome = {
         "report_key": dated,
-        "targets_audited": consolidated["targets_audited"],
-        "targets_not_audited": consolidated["targets_not_audited"],
+        "targets_audited": consolidated.targets_audited,
+        "targets_not_audited": consolidated.targets_not_audited,
         "slack": slack,
     }
     logger.info("run merged", extra=outcome)
     return outcome
 
 
-def _post(consolidated: dict, config, url: str) -> str:
+def _post(consolidated: ConsolidatedReport, config, url: str) -> str:
     """Post the grouped digest; a Slack failure is logged and reported, never losing the report."""
     try:
         # A bot token or an incoming webhook, whichever the secret holds, as the notifier posts.

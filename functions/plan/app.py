@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from healthaudit.events import parse_plan_event
-from healthaudit.fanout import ORGANIZATION, plan_targets
+from healthaudit.fanout.plan import ORGANIZATION, plan_targets
 
 logger = Logger()
 tracer = Tracer()

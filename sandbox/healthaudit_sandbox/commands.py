@@ -15,10 +15,11 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import AuditReport
 from healthaudit.pipeline import audit_and_publish
-from healthaudit.publish.s3 import report_json
-from healthaudit.publish.slack import build_digest
+from healthaudit.publish.digest import build_digest
+from healthaudit.publish.render import report_json
 
-from .fleet import PlantedFunction, deploy_bigger_packages, seed_fleet
+from .fleet import deploy_bigger_packages, seed_fleet
+from .planted_function import PlantedFunction
 from .server import Sandbox
 
 DEMO_ACCOUNT = "123456789012"

@@ -1,8 +1,8 @@
-"""A realistic demo fleet with known problems, seeded over plain boto3 calls.
+"""Seeding a fleet of planted functions over plain boto3 calls: what Lambda would have made and written.
 
-Every planted problem names the check that must find it; every other function must stay quiet.
-The metrics are what Lambda itself would publish to AWS/Lambda, hour by hour, over the audit
-window and its baseline.
+Functions, event source mappings, log groups with their REPORT records, X-Ray traces, and the
+metrics Lambda itself would publish to AWS/Lambda, hour by hour, over the audit window and its
+baseline. The demo's functions are in :mod:`healthaudit_sandbox.planted_problems`.
 """
 
 from __future__ import annotations
@@ -11,329 +11,17 @@ import io
 import json
 import random
 import zipfile
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 
-from .report_records import InitializationType, Invocation, write_invocations
-from .xray_graph import AwsCall, lambda_invocation_documents, put_trace_documents
+from .lambda_traces import AwsCall, lambda_invocation_documents, put_trace_documents
+from .planted_function import SPARSE_LOGS, PlantedFunction, Traffic
+from .planted_problems import demo_fleet
+from .report_records import Invocation, write_invocations
 
 HOURS_OF_HISTORY = 8 * 24
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Hourly traffic of one function in the current window (the baseline is the healthy pattern)."""
-
-    invocations: int = 100
-    errors: int = 0
-    throttles: int = 0
-    duration_ms: tuple[float, ...] = (120.0, 180.0, 250.0)
-    """Typical durations; the slowest is the p99-ish tail."""
-    concurrency: int = 2
-    async_received: int = 0
-    async_dropped: int = 0
-    spillover: int = 0
-    provisioned: int = 0
-    """Invocations an hour served by provisioned concurrency (ProvisionedConcurrencyInvocations)."""
-    iterator_age_ms: float | None = None
-    active_hours: int = 24
-    """How many hours of the current window saw traffic (from its start)."""
-
-    def baseline(self) -> Traffic:
-        """The healthy pattern the function had before the current window."""
-        return Traffic(
-            invocations=self.invocations,
-            concurrency=min(self.concurrency, 2),
-            async_received=self.async_received,
-            iterator_age_ms=None if self.iterator_age_ms is None else 1000.0,
-            active_hours=self.active_hours,
-        )
-
-
-@dataclass(frozen=True)
-class LogTraffic:
-    """What the function's REPORT records say, hour by hour (what Lambda itself would log)."""
-
-    per_hour: int = 10
-    cold_every: int = 5
-    """One invocation in this many starts a new execution environment (an on-demand cold start)."""
-    init_ms: tuple[float, float] = (350.0, 450.0)
-    """Init durations are spread evenly over this range."""
-    init_ms_now: tuple[float, float] | None = None
-    """The range in the last 24 hours, when it changed."""
-    cold_every_now: int | None = None
-    memory_used_mb: float = 210.0
-    init_type_now: InitializationType = "on-demand"
-    """How the new execution environments of the last 24 hours were initialised."""
-
-
-SPARSE_LOGS = LogTraffic(per_hour=1)
-"""The REPORT records of the hours a function's plan does not cover (one invocation every few hours it ran)."""
-
-
-@dataclass(frozen=True)
-class PlantedFunction:
-    name: str
-    expect: frozenset[str] = frozenset()
-    """Check ids that must fire on this function (empty: it must stay healthy)."""
-    why: str = "healthy"
-    runtime: str = "python3.12"
-    timeout: int = 30
-    memory: int = 512
-    tracing: str = "Active"
-    tags: dict[str, str] = field(default_factory=dict)
-    reserved_concurrency: int | None = None
-    dead_letter: bool = False
-    on_failure_destination: bool = False
-    stream_consumer: bool = False
-    log_retention_days: int | None = 30
-    current: Traffic = Traffic()
-    expect_suppressed: frozenset[str] = frozenset()
-    log_format: str = "Text"
-    log_group: str | None = None
-    """A custom log group (LoggingConfig.LogGroup); default /aws/lambda/<name>."""
-    log_group_class: str = "STANDARD"
-    system_log_level: str | None = None
-    """LoggingConfig.SystemLogLevel (JSON format); WARN keeps Lambda from writing platform.report."""
-    logs: LogTraffic | None = None
-    """What its REPORT records say; every function that runs has some (SPARSE_LOGS unless planned)."""
-    deploy_before_today: bool = False
-    """The demo deploys a bigger package between yesterday's audit and today's."""
-    xray_permitted: bool = True
-    """The execution role has AWSXRayDaemonWriteAccess."""
-    traces: str = "healthy"
-    """What reaches X-Ray from an actively traced function: healthy, none, or failing-table."""
-    msk_topic: str | None = None
-
-    @property
-    def group(self) -> str:
-        return self.log_group or f"/aws/lambda/{self.name}"
-
-
-def demo_fleet() -> list[PlantedFunction]:
-    healthy_names = [
-        "orders-api",
-        "orders-worker",
-        "catalog-search",
-        "catalog-indexer",
-        "cart-service",
-        "users-auth",
-        "users-profile",
-        "notifications-push",
-        "shipping-quotes",
-        "shipping-labels",
-        "invoices-render",
-        "search-suggest",
-        "reviews-moderation",
-        "recommendations",
-        "image-resizer",
-        "feature-flags",
-        "health-probe",
-    ]
-    fleet = [
-        PlantedFunction(name=name, tags={"team": "platform" if i % 2 else "shop"})
-        for i, name in enumerate(healthy_names)
-    ]
-    fleet += [
-        PlantedFunction(
-            "checkout-payments",
-            expect=frozenset({"throttled"}),
-            why="3% of attempts throttled by the account limit",
-            current=Traffic(invocations=970, throttles=30, concurrency=40),
-            tags={"team": "payments"},
-        ),
-        PlantedFunction(
-            "ledger-writer",
-            expect=frozenset({"throttled", "concurrency-near-limit"}),
-            why="reserved concurrency 10: a few throttles and a peak of 9",
-            reserved_concurrency=10,
-            current=Traffic(invocations=2000, throttles=1, concurrency=9),
-            tags={"team": "payments"},
-        ),
-        PlantedFunction(
-            "inventory-sync",
-            expect=frozenset({"concurrency-near-limit"}),
-            why="peak concurrency 18 of 20 reserved",
-            reserved_concurrency=20,
-            current=Traffic(invocations=800, concurrency=18),
-        ),
-        PlantedFunction(
-            "fraud-scoring",
-            expect=frozenset({"error-rate-high"}),
-            why="8% of invocations fail",
-            current=Traffic(invocations=500, errors=40),
-            tags={"team": "payments"},
-        ),
-        PlantedFunction(
-            "pdf-export",
-            expect=frozenset({"duration-near-timeout"}),
-            why="p99 of 27 s against a 30 s timeout",
-            timeout=30,
-            current=Traffic(invocations=60, duration_ms=(9000.0, 14000.0, 27000.0)),
-        ),
-        PlantedFunction(
-            "clickstream-consumer",
-            expect=frozenset({"iterator-age-high"}),
-            why="Kinesis records waited 15 minutes",
-            stream_consumer=True,
-            current=Traffic(invocations=300, iterator_age_ms=900_000.0),
-        ),
-        PlantedFunction(
-            "email-sender",
-            expect=frozenset({"async-events-dropped"}),
-            why="24 async events dropped after their maximum age",
-            dead_letter=True,
-            current=Traffic(invocations=400, async_received=400, async_dropped=1),
-        ),
-        PlantedFunction(
-            "webhook-dispatcher",
-            expect=frozenset({"no-failure-destination"}),
-            why="invoked asynchronously with no DLQ and no on-failure destination",
-            current=Traffic(invocations=200, async_received=200),
-        ),
-        PlantedFunction(
-            "pricing-api",
-            expect=frozenset({"provisioned-spillover"}),
-            why="48 invocations spilled over provisioned concurrency",
-            current=Traffic(invocations=900, spillover=2),
-        ),
-        PlantedFunction(
-            "legacy-reporting",
-            expect=frozenset({"runtime-deprecated"}),
-            why="python3.9 was deprecated in December 2025",
-            runtime="python3.9",
-        ),
-        PlantedFunction(
-            "nightly-cleanup",
-            expect=frozenset({"tracing-disabled"}),
-            why="X-Ray active tracing is off",
-            tracing="PassThrough",
-        ),
-        PlantedFunction(
-            "audit-trail",
-            expect=frozenset({"log-retention-unset"}),
-            why="its log group never expires",
-            log_retention_days=None,
-        ),
-        PlantedFunction(
-            "search-indexer",
-            expect=frozenset({"cold-start-regression"}),
-            why="cold starts doubled after a deploy with a bigger package",
-            logs=LogTraffic(init_ms=(350.0, 450.0), init_ms_now=(900.0, 1300.0)),
-            deploy_before_today=True,
-        ),
-        PlantedFunction(
-            "geo-lookup",
-            expect=frozenset({"cold-start-regression"}),
-            why="cold starts slower with no configuration change",
-            logs=LogTraffic(init_ms=(250.0, 330.0), init_ms_now=(600.0, 800.0)),
-        ),
-        PlantedFunction(
-            "orders-events-json",
-            expect=frozenset({"cold-start-regression"}),
-            why="JSON-format logs in a custom log group: cold starts slower",
-            log_format="JSON",
-            log_group="/custom/orders-events",
-            logs=LogTraffic(init_ms=(400.0, 500.0), init_ms_now=(1000.0, 1200.0)),
-        ),
-        PlantedFunction(
-            "image-thumbnailer",
-            expect=frozenset({"memory-near-limit"}),
-            why="used 500 of 512 MB",
-            memory=512,
-            logs=LogTraffic(per_hour=5, memory_used_mb=500.0),
-        ),
-        PlantedFunction(
-            "report-builder",
-            expect=frozenset({"memory-overprovisioned"}),
-            why="3008 MB configured, 180 MB used",
-            memory=3008,
-            logs=LogTraffic(per_hour=5, memory_used_mb=180.0),
-        ),
-        PlantedFunction(
-            "inventory-writer",
-            expect=frozenset({"tracing-not-permitted"}),
-            why="tracing is on, but its role lacks AWSXRayDaemonWriteAccess",
-            xray_permitted=False,
-            traces="none",
-        ),
-        PlantedFunction(
-            "payments-webhook",
-            expect=frozenset({"traces-missing"}),
-            why="traced and permitted, 2,400 invocations, and no traces arrive",
-            traces="none",
-        ),
-        PlantedFunction(
-            "stock-reserver",
-            expect=frozenset({"trace-errors-high"}),
-            why="its DynamoDB table throttles and faults on a third of the calls",
-            traces="failing-table",
-        ),
-        # Near misses and opt-outs that must stay quiet.
-        PlantedFunction(
-            "orders-msk-consumer",
-            why="tracing off, but its Amazon MSK source cannot be traced: exempt",
-            tracing="PassThrough",
-            msk_topic="orders",
-        ),
-        PlantedFunction(
-            "pdf-merger",
-            why="a few slower cold starts today: too few to be significant",
-            logs=LogTraffic(init_ms=(350.0, 450.0), init_ms_now=(700.0, 900.0), cold_every_now=20),
-        ),
-        PlantedFunction(
-            "quotes-provisioned",
-            why="on provisioned concurrency since today: its text REPORT lines write Init Duration for"
-            " provisioned initialisations, which are no cold starts",
-            current=Traffic(invocations=100, provisioned=100),
-            logs=LogTraffic(init_ms_now=(900.0, 1100.0), init_type_now="provisioned-concurrency"),
-        ),
-        PlantedFunction(
-            "quotes-provisioned-json",
-            why="on provisioned concurrency since today, JSON logs: its initialisations are provisioned-concurrency",
-            log_format="JSON",
-            current=Traffic(invocations=100, provisioned=100),
-            logs=LogTraffic(init_ms_now=(900.0, 1100.0), init_type_now="provisioned-concurrency"),
-        ),
-        PlantedFunction(
-            "batch-importer",
-            why="8% errors, but its tag raises the error-rate threshold to 10%",
-            tags={"healthaudit:max_error_rate": "0.1"},
-            current=Traffic(invocations=500, errors=40),
-        ),
-        PlantedFunction(
-            "quiet-cron",
-            why="2 errors in 10 invocations: too few invocations to judge",
-            current=Traffic(invocations=5, errors=1, active_hours=2),
-        ),
-        PlantedFunction(
-            "legacy-etl",
-            why="python3.8, deprecation acknowledged by tag",
-            runtime="python3.8",
-            tags={"healthaudit:suppress": "runtime-deprecated"},
-            expect_suppressed=frozenset({"runtime-deprecated"}),
-        ),
-        PlantedFunction(
-            "queue-consumer-dlq",
-            why="async with a dead-letter queue",
-            dead_letter=True,
-            current=Traffic(invocations=300, async_received=300),
-        ),
-        PlantedFunction(
-            "events-fanout",
-            why="async with an on-failure destination",
-            on_failure_destination=True,
-            current=Traffic(invocations=300, async_received=300),
-        ),
-    ]
-    return fleet
-
-
-def expected_findings(fleet: list[PlantedFunction]) -> dict[str, frozenset[str]]:
-    return {fn.name: fn.expect for fn in fleet}
 
 
 def seed_fleet(
@@ -349,7 +37,7 @@ def seed_fleet(
     failures_arn = sqs.get_queue_attributes(QueueUrl=failures_queue, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    code = _tiny_zip()
+    code = tiny_zip()
     for fn in fleet:
         _create_function(lam, fn, roles[fn.xray_permitted], code, failures_arn)
         if fn.msk_topic:
@@ -423,7 +111,7 @@ def deploy_bigger_packages(session: boto3.Session, fleet: list[PlantedFunction])
     deployed = []
     for fn in fleet:
         if fn.deploy_before_today:
-            lam.update_function_code(FunctionName=fn.name, ZipFile=_tiny_zip(padding=3_000_000))
+            lam.update_function_code(FunctionName=fn.name, ZipFile=tiny_zip(padding=3_000_000))
             deployed.append(fn.name)
     return deployed
 
@@ -556,7 +244,7 @@ def _datum(metric: str, function_name: str | None, value: float, at: datetime) -
     return {"MetricName": metric, "Dimensions": dimensions, "Timestamp": at, "Value": value}
 
 
-def _tiny_zip(padding: int = 0) -> bytes:
+def tiny_zip(padding: int = 0) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")

@@ -21,7 +21,8 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.snapshot import collect_snapshot
 from healthaudit.config import AuditConfig
 from healthaudit.model import AuditReport, AuditWindow, DataSource, EventSource
-from healthaudit_sandbox.fleet import PlantedFunction, seed_fleet
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_function import PlantedFunction
 from tests.contract.published import (
     PublishedEndpoint,
     json_answer,

@@ -15,6 +15,7 @@ from .collect.errors import STOPPED_EARLY
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
 from .collect.snapshot import collect_snapshot, deadline_guard
 from .config import AuditConfig, Thresholds
+from .history import History
 from .model import (
     AccountSnapshot,
     AuditReport,
@@ -24,7 +25,6 @@ from .model import (
     FunctionSnapshot,
     FunctionSummary,
 )
-from .state import History
 
 Progress = Callable[[str, int, int], None]
 tracer = Tracer()
@@ -38,13 +38,14 @@ def audit(
     history: History | None = None,
     account: str | None = None,
     time_left: Callable[[], float] | None = None,
+    window: AuditWindow | None = None,
 ) -> AuditReport:
     """Audit the account and region that `clients` reach, for the window that ends at `at`.
 
     `history` holds the earlier reports: where the previous audit's log scan ended, and the
     REPORT-record statistics that make the cold-start baseline.
     """
-    window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
+    window = window or config.window_ending_at(at)
     account = account or clients.account_id()
     history = history or History()
     if time_left is not None:

@@ -21,7 +21,7 @@ from .collect.clients import AwsClients
 from .config import AuditConfig, ConfigError, SlackConfig, load_config, load_config_file
 from .model import AuditReport
 from .pipeline import audit_and_publish
-from .publish.s3 import report_json
+from .publish.render import report_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PLUGIN_COMMANDS = "healthaudit.commands"

@@ -19,13 +19,11 @@ import yaml
 
 from .checks.catalogue import all_checks, declared_thresholds
 from .checks.registry import Threshold
+from .errors import ConfigError
+from .model import AuditWindow
 
 TAG_PREFIX = "healthaudit:"
 SUPPRESS_TAG = "healthaudit:suppress"
-
-
-class ConfigError(ValueError):
-    """The config document is invalid; the message names the field, the value and the expectation."""
 
 
 class Thresholds:
@@ -145,6 +143,10 @@ class AuditConfig:
     max_concurrent_queries: int = 20
     """Logs Insights queries in flight at once; the account's quota is 100 for everyone."""
     query_deadline_seconds: int = 300
+
+    def window_ending_at(self, at: datetime) -> AuditWindow:
+        """The audit window (and its baseline) this config gives a run that ends at `at`."""
+        return AuditWindow.ending_at(at, hours=self.window_hours, baseline_days=self.baseline_days)
 
     def in_scope(self, document: Mapping[str, Any]) -> bool:
         """Whether the function is audited; the scope sees only the SCOPE_FIELDS of its configuration."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .fanout import Target
+from .model.target import Target
 
 SCHEDULED_SOURCE = "aws.events"
 MANUAL_SOURCE = "healthaudit.manual"

@@ -1,4 +1,4 @@
-"""The stages wired in order: audit, compare with history, store, notify. One home for the wiring."""
+"""The stages wired in order: read history, audit, compare, render, store, notify. One home for the wiring."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from .audit import Progress, audit
 from .collect.clients import AwsClients
 from .collect.errors import READ_ERRORS, describe_error
 from .config import AuditConfig
-from .model import AuditReport, AuditWindow
+from .history import History, diff_reports, load_history
+from .model import AuditReport
 from .publish.outcome import PublishOutcome, publish
-from .publish.s3 import load_history
-from .state import History, diff_reports
 
 tracer = Tracer()
 
@@ -42,7 +41,7 @@ def audit_and_publish(
     manual/ only, never over the day's report or latest/; it still reads the daily reports as history.
     """
     account = clients.account_id()
-    window = AuditWindow.ending_at(at, hours=config.window_hours, baseline_days=config.baseline_days)
+    window = config.window_ending_at(at)
     s3 = (s3_client if s3_client is not None else clients.client("s3")) if config.bucket else None
     history, notes = History(), []
     if s3 is not None:
@@ -50,7 +49,13 @@ def audit_and_publish(
             history = load_history(s3, config.bucket, account, clients.region, window, config.report_prefix)
         except READ_ERRORS as error:
             notes.append(f"earlier reports unreadable ({describe_error(error)}): no history, every finding is new")
-    report = audit(clients, config, at=at, progress=progress, history=history, account=account, time_left=time_left)
+        notes += [
+            f"earlier report {key} unreadable ({problem}): left out of history"
+            for key, problem in sorted(history.unreadable.items())
+        ]
+    report = audit(
+        clients, config, at=at, progress=progress, history=history, account=account, time_left=time_left, window=window
+    )
     report = diff_reports(report, history.previous, history.previous_key)
     if notes:
         report = replace(report, notes=(*report.notes, *notes))

@@ -1,9 +1,10 @@
-"""Small statistics for the cold-start checks, in pure Python so the Lambda layer stays light.
+"""Small statistics for the cold-start checks and the report's charts, in pure Python so the Lambda layer stays light.
 
 Everything here is plain data in, plain data out, and uses the standard library only. The tests
 (tests/test_stats.py) prove each function against SciPy / NumPy, which are test dependencies only.
 
-- ``percentile``: nearest-rank percentile, the definition CloudWatch (and the sandbox) use.
+- ``percentile``: nearest-rank percentile, the definition CloudWatch uses; the package's only one, so
+  a finding's evidence and the report's charts give the same figure for the same values.
 - ``mann_whitney_u_greater``: one-sided Mann-Whitney U test, equal to
   ``scipy.stats.mannwhitneyu(current, baseline, alternative="greater")``.
 - ``two_proportion_greater``: one-sided pooled two-proportion z-test (e.g. cold-start rate).
@@ -28,8 +29,8 @@ EXACT_MAX_SMALLER_SAMPLE = 8
 def percentile(values: Sequence[float], p: float) -> float:
     """The ``p``-th percentile (0..100) of ``values`` by the nearest-rank method.
 
-    Definition (nearest rank, as CloudWatch's percentile statistics and the sandbox's
-    ``healthaudit_sandbox.fidelity.percentile``): sort the N values and take the one of rank
+    Definition (nearest rank, as CloudWatch's percentile statistics, which the sandbox models on
+    its own in ``healthaudit_sandbox.fidelity.cloudwatch``): sort the N values and take the one of rank
     ``max(1, ceil(p/100 * N))`` (1-based), so p0 is the minimum and p100 the maximum. It is always
     one of the values, never an interpolation; NumPy calls it ``method="inverted_cdf"``.
 

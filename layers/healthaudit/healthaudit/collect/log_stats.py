@@ -10,8 +10,8 @@ from typing import Any, Callable
 from aws_lambda_powertools import Tracer
 
 from ..config import AuditConfig
+from ..history import History, merge_log_stats
 from ..model import AuditWindow, DataSource, LogStats, MetricWindow
-from ..state import History, merge_log_stats
 from ..stats import BoundedSample
 from .collected import Collected
 from .log_groups import log_group_of

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from aws_lambda_powertools import Tracer
 
 from ..config import AuditConfig
+from ..history import History
 from ..model import (
     AccountSettings,
     AccountSnapshot,
@@ -17,7 +18,6 @@ from ..model import (
     FunctionSnapshot,
     MetricWindow,
 )
-from ..state import History
 from . import inventory, lookups, xray
 from .clients import AwsClients
 from .collected import Collected, Progress

@@ -1,4 +1,4 @@
-"""Publish a computed report: S3 first, then Slack; a Slack failure never loses the report."""
+"""Publish a computed report: render, store in S3, then notify Slack; a Slack failure never loses the report."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import AuditConfig
 from ..model import AuditReport
+from .render import render_report
 from .s3 import store_manual_report, store_report
 
 logger = Logger(child=True)
@@ -37,15 +38,21 @@ def publish(
     environ: Mapping[str, str] = os.environ,
     manual_run: str | None = None,
 ) -> PublishOutcome:
-    """Store the report first; then, if this process posts (not the notifier), the Slack digest.
+    """Render the report and store it; then, if this process posts (not the notifier), the Slack digest.
 
     `manual_run` (a manual run's id) stores the report under manual/ only (publish.s3.store_manual_report).
     """
     key = url = None
-    if config.bucket and manual_run is not None:
-        key = store_manual_report(s3_client, config.bucket, report, manual_run, notify=notify)
-    elif config.bucket:
-        key = store_report(s3_client, config.bucket, report, config.report_prefix, notify=notify)
+    if config.bucket:
+        rendered = render_report(report)
+        if manual_run is not None:
+            key = store_manual_report(
+                s3_client, config.bucket, report, rendered.json, rendered.html, manual_run, notify=notify
+            )
+        else:
+            key = store_report(
+                s3_client, config.bucket, report, rendered.json, rendered.html, config.report_prefix, notify=notify
+            )
     if key is not None:
         url = f"s3://{config.bucket}/{key}"
         logger.info("report stored", extra={"bucket": config.bucket, "key": key})
@@ -86,10 +93,9 @@ def post_report_digest(
     report: AuditReport, config: AuditConfig, url: str | None, environ: Mapping[str, str]
 ) -> SlackOutcome:
     """Post the digest, then the details in its thread. Never raises for Slack's or the token's errors."""
+    from .digest import build_details, build_digest
     from .slack import (
         SlackConfigError,
-        build_details,
-        build_digest,
         is_webhook,
         post_digest,
         post_to_webhook,

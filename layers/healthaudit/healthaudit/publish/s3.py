@@ -1,5 +1,7 @@
 """Reports in S3: reports/dt=YYYY-MM-DD/account=ID/region=R/report.{json,html}, and latest/ copies.
 
+Storage only: the report arrives rendered (publish.render), and is read back as its JSON document.
+
 The latest/ JSON is written last: its arrival is what triggers the notification.
 
 A manual run's report goes under manual/dt=YYYY-MM-DD/account=ID/region=R/<run id>/ and nowhere
@@ -11,13 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from typing import Any, Mapping
 
 from botocore.exceptions import ClientError
 
-from ..model import AuditReport, AuditWindow
-from ..state import History
+from ..model import AuditReport
 
 LATEST_PREFIX = "latest/"
 MANUAL_PREFIX = "manual/"
@@ -25,10 +25,6 @@ MANUAL_PREFIX = "manual/"
 #: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html ("Safe characters")
 MANUAL_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 NOTIFY_METADATA = "healthaudit-notify"
-
-
-def report_json(report: AuditReport) -> bytes:
-    return json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
 
 
 def dated_key(account: str, region: str, window_end: str, prefix: str = "reports/", name: str = "report.json") -> str:
@@ -49,26 +45,21 @@ def manual_run_key(account: str, region: str, window_end: str, run_id: str, name
     return f"{MANUAL_PREFIX}dt={window_end[:10]}/account={account}/region={region}/{run_id}/{name}"
 
 
-def store_manual_report(s3: Any, bucket: str, report: AuditReport, run_id: str, notify: bool = False) -> str:
-    """Write a manual run's report (JSON and HTML) under manual/ only; returns the JSON key.
+def store_manual_report(
+    s3: Any, bucket: str, report: AuditReport, body: bytes, page: bytes, run_id: str, notify: bool = False
+) -> str:
+    """Write a manual run's report (its JSON `body` and HTML `page`) under manual/ only; returns the JSON key.
 
     The JSON is written last, as for a daily report: the notifier posts it only when `notify` is on.
     """
-    from .html import render_html
-
     window_end = report.window.end.strftime("%Y-%m-%d")
-    document = report.to_dict()
     writes = [
         (
             manual_run_key(report.account, report.region, window_end, run_id, "report.html"),
-            render_html(document).encode("utf-8"),
+            page,
             "text/html; charset=utf-8",
         ),
-        (
-            manual_run_key(report.account, report.region, window_end, run_id),
-            json.dumps(document, default=str).encode("utf-8"),
-            "application/json",
-        ),
+        (manual_run_key(report.account, report.region, window_end, run_id), body, "application/json"),
     ]
     for key, data, content_type in writes:
         s3.put_object(
@@ -81,14 +72,16 @@ def store_manual_report(s3: Any, bucket: str, report: AuditReport, run_id: str, 
     return writes[-1][0]
 
 
-def store_report(s3: Any, bucket: str, report: AuditReport, prefix: str = "reports/", notify: bool = True) -> str:
-    """Write the report (JSON and HTML) and its latest/ copies; returns the dated JSON key."""
-    from .html import render_html
-
-    document = report.to_dict()
-    # One line: Athena's JSON SerDes read one document per line (docs/athena.md).
-    body = json.dumps(document, default=str).encode("utf-8")
-    page = render_html(document).encode("utf-8")
+def store_report(
+    s3: Any,
+    bucket: str,
+    report: AuditReport,
+    body: bytes,
+    page: bytes,
+    prefix: str = "reports/",
+    notify: bool = True,
+) -> str:
+    """Write the report (its JSON `body` and HTML `page`) and its latest/ copies; returns the dated JSON key."""
     metadata = {NOTIFY_METADATA: "true" if notify else "false"}
     writes = [
         (report_key(report, prefix, "report.html"), page, "text/html; charset=utf-8"),
@@ -110,22 +103,3 @@ def read_report(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any] | None, 
             return None, {}
         raise
     return json.loads(response["Body"].read()), response.get("Metadata", {})
-
-
-def load_history(
-    s3: Any, bucket: str, account: str, region: str, window: AuditWindow, prefix: str = "reports/"
-) -> History:
-    """The stored reports of the days the baseline spans, oldest first, windows before this one's.
-
-    A report of this same window (a rerun) is not history, so a rerun writes the same report.
-    """
-    reports, keys = [], []
-    day = window.baseline_start.date() - timedelta(days=1)
-    while day <= window.end.date():
-        key = dated_key(account, region, day.isoformat(), prefix)
-        document, _ = read_report(s3, bucket, key)
-        if document is not None and AuditWindow.from_dict(document["window"]).end < window.end:
-            reports.append(document)
-            keys.append(key)
-        day += timedelta(days=1)
-    return History(reports=tuple(reports), keys=tuple(keys))

@@ -1,0 +1,46 @@
+"""The audit of one target: a boto3 Session in the target's account through its audit role.
+
+The role's external ID is the audit function's own configuration: it is never in a target, so never
+in the Map's items, the execution history, logs or traces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ..model import Target
+
+SESSION_NAME = "healthaudit"
+
+
+class AssumeRoleFailed(RuntimeError):
+    """The target's audit role could not be assumed: the target is reported as not audited."""
+
+
+def assume(sts: Any, target: Target, external_id: str | None = None) -> boto3.Session:
+    """A Session acting in the target's account and region through its audit role.
+
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html; ``external_id`` is the
+    audit function's own configuration (the member role's trust policy requires it), sent when set.
+    """
+    kwargs: dict[str, Any] = {"RoleArn": target.role_arn, "RoleSessionName": SESSION_NAME}
+    if external_id:
+        kwargs["ExternalId"] = external_id
+    try:
+        credentials = sts.assume_role(**kwargs)["Credentials"]
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise AssumeRoleFailed(
+            f"cannot assume {target.role_arn}: {details.get('Code', 'error')}: {details.get('Message', '')}".rstrip(
+                ": "
+            )
+        ) from None
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=target.region,
+    )

@@ -1,0 +1,326 @@
+"""The single-account report: what one audit of one account and region found, as stored in S3."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .codec import Computed, Record, Shape, iso, wire
+from .common import (
+    SCHEMA_VERSION,
+    Account,
+    AuditWindow,
+    CheckId,
+    Count,
+    DataSource,
+    FindingStatus,
+    FunctionStatus,
+    HttpsUrl,
+    Name,
+    Region,
+    SchemaVersion,
+    Severity,
+    Timestamp,
+)
+
+
+@dataclass(frozen=True)
+class MetricSeries(Record):
+    """One hourly metric statistic over the current window, as GetMetricData returns it (oldest first)."""
+
+    metric: Name
+    stat: Name
+    timestamps: tuple[datetime, ...] = ()
+    values: tuple[float, ...] = ()
+
+
+def _average_response_ms(stats: TraceStats) -> float | None:
+    average = stats.average_response_ms
+    return None if average is None else round(average, 3)
+
+
+def _total_response_time(data: Mapping[str, Any]) -> float:
+    return (data.get("average_response_ms") or 0.0) * int(data.get("total", 0)) / 1000
+
+
+@dataclass(frozen=True)
+class TraceStats(Record):
+    """X-Ray's summary statistics for a service node or an edge: what traced calls ended as."""
+
+    ok: Count = 0
+    errors: Count = 0
+    """Client errors (4xx), throttles included."""
+    throttles: Count = 0
+    faults: Count = 0
+    """Server errors (5xx)."""
+    total: Count = 0
+    total_response_time: float = field(default=0.0, metadata=wire(omit=True, read=_total_response_time))
+    """Seconds, added up over the calls; written as their average in ms (average_response_ms)."""
+
+    __wire__ = Shape(computed=(Computed("average_response_ms", float | None, _average_response_ms),))
+
+    def __add__(self, other: TraceStats) -> TraceStats:
+        return TraceStats(
+            ok=self.ok + other.ok,
+            errors=self.errors + other.errors,
+            throttles=self.throttles + other.throttles,
+            faults=self.faults + other.faults,
+            total=self.total + other.total,
+            total_response_time=self.total_response_time + other.total_response_time,
+        )
+
+    @property
+    def failure_rate(self) -> float:
+        return (self.errors + self.faults) / self.total if self.total else 0.0
+
+    @property
+    def average_response_ms(self) -> float | None:
+        return self.total_response_time / self.total * 1000 if self.total else None
+
+
+@dataclass(frozen=True)
+class TraceEdge(Record):
+    """A call from a traced function to a downstream service, as the X-Ray service graph shows it."""
+
+    name: str
+    type: str
+    stats: TraceStats = field(metadata=wire(flatten=True))
+
+
+@dataclass(frozen=True)
+class TraceNode(Record):
+    """A traced function in the X-Ray service graph, with its downstream calls."""
+
+    stats: TraceStats = field(metadata=wire(flatten=True))
+    edges: tuple[TraceEdge, ...] = field(default=(), metadata=wire(key="downstream"))
+
+
+INIT_SAMPLE_SCHEMA = {
+    "description": "A bounded uniform sample of on-demand init durations in ms (healthaudit.stats.BoundedSample).",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["capacity", "seed", "seen", "values"],
+    "properties": {
+        "capacity": {"type": "integer", "minimum": 1},
+        "seed": {"type": "string"},
+        "seen": {"type": "integer", "minimum": 0},
+        "values": {"type": "array", "items": {"type": "number"}},
+    },
+}
+
+
+@dataclass(frozen=True)
+class LogStats(Record):
+    """What a function's REPORT records said over [start, end), as one audit read them: merged across
+    audits for a baseline."""
+
+    start: datetime
+    end: datetime
+    invocations: Count = 0
+    cold_starts: Count = 0
+    """REPORT records with an Init Duration: in the JSON log format on-demand ones only; in the text
+    format provisioned-concurrency initialisations too (the text cannot tell them apart)."""
+    init_durations: Mapping[str, Any] = field(default_factory=dict, metadata=wire(schema=INIT_SAMPLE_SCHEMA))
+    """A bounded uniform sample of the init durations (healthaudit.stats.BoundedSample.to_dict())."""
+    max_memory_used_mb: float | None = None
+    memory_size_mb: float | None = None
+    fingerprint: Mapping[str, Any] = field(default_factory=dict)
+    """The function's configuration when these records were read: what a regression is compared across."""
+
+    @property
+    def init_values(self) -> tuple[float, ...]:
+        return tuple(self.init_durations.get("values", ()))
+
+
+@dataclass(frozen=True)
+class CoverageGap(Record):
+    """A data source that could not be read, for one function or (function null) the whole account."""
+
+    source: DataSource
+    reason: str
+    function_name: str | None = None
+    function_arn: str | None = None
+
+
+def _console_url(finding: Finding) -> str:
+    return finding.console_url
+
+
+@dataclass(frozen=True)
+class Finding(Record):
+    check_id: CheckId
+    title: Name
+    severity: Severity
+    account: Account
+    region: Region
+    message: str
+    remediation: str
+    docs: str
+    function_name: str | None = None
+    """null for an account-wide finding."""
+    function_arn: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    """The numbers behind the finding; keys depend on the check (cold-start checks add baseline_samples
+    and current_samples, lists of init durations in ms)."""
+    series: tuple[MetricSeries, ...] = ()
+    suppressed_by: str | None = None
+    """Why the finding is suppressed (config rule or tag), or null when it is active."""
+    status: FindingStatus = "new"
+    """new, ongoing (seen in the previous report too) or resolved (in the previous report, not in this one)."""
+    first_seen: Timestamp | None = None
+    """The window end of the first report that had this finding."""
+
+    __wire__ = Shape(
+        order=(
+            "check_id",
+            "title",
+            "severity",
+            "account",
+            "region",
+            "function_name",
+            "function_arn",
+            "message",
+            "evidence",
+            "remediation",
+            "docs",
+            "console_url",
+        ),
+        computed=(Computed("console_url", HttpsUrl, _console_url),),
+    )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies a finding across reports: the check and the resource."""
+        return (self.check_id, self.function_arn or f"account:{self.account}:{self.region}")
+
+    @property
+    def resource(self) -> str:
+        return self.function_name or f"account {self.account} ({self.region})"
+
+    @property
+    def console_url(self) -> str:
+        base = f"https://{self.region}.console.aws.amazon.com/lambda/home?region={self.region}"
+        if self.function_name:
+            return f"{base}#/functions/{self.function_name}?tab=monitoring"
+        return f"{base}#/dashboard"
+
+
+@dataclass(frozen=True)
+class FunctionSummary(Record):
+    name: Name
+    arn: Name
+    runtime: str | None
+    """null for container-image functions."""
+    status: FunctionStatus
+    """healthy, unhealthy, or unknown when a data source could not be read."""
+
+
+def _findings_in_order(report: AuditReport) -> tuple[Finding, ...]:
+    """Active findings worst first, then suppressed ones."""
+    return (*report.worst_first(), *(f for f in report.findings if f.suppressed_by is not None))
+
+
+def _counts_by_severity(report: AuditReport) -> dict[Severity, int]:
+    return {Severity(severity): count for severity, count in report.counts_by_severity().items()}
+
+
+@dataclass(frozen=True)
+class AuditReport(Record):
+    """One audit of one account and region, as AuditReport.to_dict() writes it to S3. Every key is
+    always present; optional values are null."""
+
+    account: Account
+    region: Region
+    window: AuditWindow
+    functions_audited: Count
+    functions: tuple[FunctionSummary, ...]
+    findings: tuple[Finding, ...] = field(metadata=wire(write=_findings_in_order))
+    """Active findings worst first, then suppressed ones."""
+    coverage_gaps: tuple[CoverageGap, ...]
+    api_calls: Mapping[str, Count] = field(metadata=wire(sort_keys=True))
+    """AWS API calls the audit made, by operation name."""
+    metric_queries: Mapping[str, Count]
+    """GetMetricData queries by pass (fleet, series)."""
+    scope: str | None = None
+    """The scope expression the audit was limited to, or null for every function."""
+    notes: tuple[str, ...] = ()
+    resolved: tuple[Finding, ...] = ()
+    """Findings of the previous report that are gone from this one."""
+    log_stats: Mapping[str, tuple[LogStats, ...]] = field(default_factory=dict, metadata=wire(sort_keys=True))
+    """By function ARN, what this audit read from REPORT records (only the ranges it scanned itself)."""
+    service_graph: Mapping[str, TraceNode] = field(default_factory=dict, metadata=wire(sort_keys=True))
+    """By function name, the traced functions' nodes in the X-Ray service graph and their downstream calls."""
+    api_errors: Mapping[str, Count] = field(default_factory=dict, metadata=wire(sort_keys=True))
+    """Failed HTTP attempts by operation (throttling, 5xx, timeouts), retried or not."""
+    partial: bool = False
+    """The audit stopped reading early to finish before its deadline; its coverage gaps say what was not read."""
+    previous_report: str | None = None
+    """The S3 key of the report this one was compared with, if any."""
+    logs_insights_bytes_scanned: Count = 0
+    """What the audit's Logs Insights queries scanned, added up from each query's statistics.bytesScanned:
+    Insights is billed by the bytes it scans."""
+    schema_version: SchemaVersion = SCHEMA_VERSION
+
+    __wire__ = Shape(
+        order=(
+            "schema_version",
+            "account",
+            "region",
+            "window",
+            "scope",
+            "functions_audited",
+            "counts_by_severity",
+            "findings",
+            "coverage_gaps",
+            "functions",
+            "api_calls",
+            "api_errors",
+            "partial",
+            "metric_queries",
+            "logs_insights_bytes_scanned",
+            "notes",
+            "resolved",
+            "previous_report",
+            "log_stats",
+            "service_graph",
+        ),
+        computed=(
+            Computed(
+                "counts_by_severity",
+                Mapping[Severity, Count],
+                _counts_by_severity,
+                "Active (unsuppressed) findings by severity.",
+            ),
+        ),
+    )
+
+    @property
+    def active_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppressed_by is None)
+
+    def counts_by_severity(self) -> dict[str, int]:
+        counts = {severity.value: 0 for severity in Severity}
+        for finding in self.active_findings:
+            counts[finding.severity.value] += 1
+        return counts
+
+    def worst_first(self) -> list[Finding]:
+        return sorted(
+            self.active_findings,
+            key=lambda f: (f.severity.rank, f.check_id, f.function_name or ""),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "region": self.region,
+            "window_end": iso(self.window.end),
+            "functions_audited": self.functions_audited,
+            "findings": len(self.active_findings),
+            "suppressed": len(self.findings) - len(self.active_findings),
+            "counts_by_severity": self.counts_by_severity(),
+            "coverage_gaps": len(self.coverage_gaps),
+            "partial": self.partial,
+        }
