@@ -8,7 +8,7 @@ CHECKOV_STAMP := .venv-checkov/.installed-$(shell cksum < tests/support/checkov-
 export SAM_CLI_TELEMETRY := 0
 export CHECKOV := $(CURDIR)/.venv-checkov/bin/checkov
 
-.PHONY: demo test lint unit bootstrap clean lock
+.PHONY: demo test lint pytest unit bootstrap clean lock
 
 # requirements-dev.txt is locked with hashes (`make lock`); the healthaudit package and the sandbox's
 # development distribution (sandbox/: the emulator, the demo) are installed editable on top, their
@@ -36,18 +36,24 @@ lint: $(STAMP)
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-unit: $(STAMP) $(CHECKOV_STAMP) chromium runtime-venv asl-validator
+# Every tier: tests/unit (pure logic), tests/integration (the sandbox, the local Slack server),
+# tests/contract (template, docs, schema, Chromium, local invoke, asl-validator, published payloads).
+pytest: $(STAMP) $(CHECKOV_STAMP) chromium runtime-venv asl-validator
 	$(BIN)/pytest
 
-# Headless Chromium for tests/test_html_report.py: Debian's package, installed once (CI runs as root).
+# The development loop: the unit tier only (no servers, no Chromium, npm, checkov or Python 3.12).
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+# Headless Chromium for tests/contract/test_html_report.py: Debian's package, installed once (CI runs as root).
 .PHONY: chromium
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: lint unit
+test: lint pytest
 
-# asl-validator (npm), in .asl-validator/ beside the tests: tests/test_fanout.py validates the state
+# asl-validator (npm), in .asl-validator/ beside the tests: tests/integration/test_fanout.py validates the state
 # machine's definition with it. Installed once with `npm ci` from the lockfile in
 # tests/support/asl-validator/ (every package's integrity hash checked); quiet.
 ASL_VALIDATOR_VERSION := 4.0.0
@@ -58,7 +64,7 @@ asl-validator: $(ASL_VALIDATOR_STAMP)
 
 $(ASL_VALIDATOR_STAMP): $(ASL_VALIDATOR_LOCK) tests/support/asl-validator/package.json
 	@if ! command -v npm >/dev/null; then \
-		echo "make: npm not found: tests/test_fanout.py will skip the state machine validation (fails under CI)" >&2; \
+		echo "make: npm not found: tests/integration/test_fanout.py will skip the state machine validation (fails under CI)" >&2; \
 		test -z "$$CI"; exit $$?; \
 	fi; mkdir -p .asl-validator && cp tests/support/asl-validator/package.json $(ASL_VALIDATOR_LOCK) .asl-validator/ \
 		&& npm ci --prefix .asl-validator --no-audit --no-fund --loglevel=error --silent >/dev/null \
@@ -68,7 +74,7 @@ clean:
 	rm -rf $(VENV) .venv-checkov .venv-runtime .asl-validator .aws-sam out test-artifacts
 
 # Lambda's python3.12: `sam build` runs pip under it (a real interpreter on PATH, not a pyenv shim),
-# and .venv-runtime runs the built functions under awslambdaric (tests/test_local_invoke.py).
+# and .venv-runtime runs the built functions under awslambdaric (tests/contract/test_local_invoke.py).
 PYTHON312_VERSION := 3.12.1
 RUNTIME_STAMP := .venv-runtime/.installed
 FIND_PYTHON312 = py=""; \
@@ -98,7 +104,7 @@ $(RUNTIME_STAMP): tests/support/runtime-requirements.txt
 # `sam local invoke` for people without Docker: sam build, then every file in events/ through the
 # Lambda Runtime Interface Emulator and awslambdaric, against the sandbox, all on 127.0.0.1.
 local-invoke: $(STAMP) runtime-venv
-	$(BIN)/pytest -q tests/test_local_invoke.py
+	$(BIN)/pytest -q tests/contract/test_local_invoke.py
 
 # The 10,000-function benchmark against Cloud Custodian (bench/run.py; not part of `make test`).
 # Custodian lives in a virtual environment of its own, pinned. Options: make bench BENCH_ARGS="--sizes 1000 --skip-peer"

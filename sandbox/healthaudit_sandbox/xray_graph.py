@@ -42,7 +42,7 @@ in [StartTime, EndTime). The longest window AWS accepts is undocumented: the API
 no limit, and no X-Ray page found says one. The sandbox refuses windows longer than
 :data:`MAX_TIME_RANGE` (6 hours, the slice the auditor asks for) with an InvalidRequestException:
 stricter than AWS may be, never more lenient in the code's favour, and the code depends on neither
-answer, since it never asks for more than one slice (tests/test_sandbox_xray.py asks for both).
+answer, since it never asks for more than one slice (tests/integration/test_sandbox_xray.py asks for both).
 EndTime before StartTime is an InvalidRequestException too.
 
 Simplified: GroupName / GroupARN are ignored (the graph covers every trace); the graph comes in

@@ -1,5 +1,5 @@
 """IAM actions of the multi-account audit (healthaudit.fanout), asserted against template.yaml and
-member-role/template.yaml in both directions (tests/test_template.py, tests/test_fanout.py).
+member-role/template.yaml in both directions (tests/contract/test_template.py, tests/integration/test_fanout.py).
 
 Kept apart from healthaudit.permissions, which declares the single-account functions' needs.
 """

@@ -1,7 +1,7 @@
 """Small statistics for the cold-start checks and the report's charts, in pure Python so the Lambda layer stays light.
 
 Everything here is plain data in, plain data out, and uses the standard library only. The tests
-(tests/test_stats.py) prove each function against SciPy / NumPy, which are test dependencies only.
+(tests/unit/test_stats.py) prove each function against SciPy / NumPy, which are test dependencies only.
 
 - ``percentile``: nearest-rank percentile, the definition CloudWatch uses; the package's only one, so
   a finding's evidence and the report's charts give the same figure for the same values.

@@ -1,6 +1,6 @@
 """The reports' JSON Schemas, derived from the model's dataclasses: the files beside this module are its output.
 
-`python -m healthaudit.schema.generate` rewrites them; tests/test_report_schema.py checks that the
+`python -m healthaudit.schema.generate` rewrites them; tests/contract/test_report_schema.py checks that the
 committed files equal what this module derives, so a change to the model shows up in the schema's diff.
 
 Every key of a record is required (the codec always writes it; optional values are null), records

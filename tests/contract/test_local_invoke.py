@@ -27,7 +27,7 @@ from tests.support.clock import AT, at_audit_time, day
 from tests.support.deployment import CHANNEL, provision
 from tests.support.local_invoke import LOOPBACK, Build, LocalLambda, lambda_environment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 #: Two payments functions (the manual run's scope), one more problem and one healthy function.
 FLEET = [
@@ -208,7 +208,7 @@ def test_manual_run_audits_its_scope_and_nothing_is_posted(build, deployment, tm
     assert slack.posts == []
 
 
-#: The state machine's events: tests/test_fanout.py runs them through the real handlers, in process.
+#: The state machine's events: tests/integration/test_fanout.py runs them through the real handlers, in process.
 FANOUT_EVENTS = ("plan.json", "audit-target.json", "merge.json")
 
 

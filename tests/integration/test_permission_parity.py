@@ -17,10 +17,10 @@ pytestmark = pytest.mark.after_all_other_tests
 
 #: The modules whose tests run the functions under their roles (the parity needs all of them).
 FUNCTION_RUNNING_MODULES = (
-    "tests/test_pipeline.py",
-    "tests/test_duplicates.py",
-    "tests/test_fanout.py",
-    "tests/test_local_invoke.py",
+    "tests/integration/test_pipeline.py",
+    "tests/integration/test_duplicates.py",
+    "tests/integration/test_fanout.py",
+    "tests/contract/test_local_invoke.py",
 )
 #: Granted for the Lambda service's plumbing, which sends with the function's role; the code never calls it.
 SERVICE_PLUMBING = {"sqs:SendMessage": "the on-failure destination (EventInvokeConfig), sent by Lambda itself"}
@@ -31,7 +31,7 @@ _IDEMPOTENCY_GET = (
 )
 _STOP_QUERY = (
     "called only for a Logs Insights query still running at its deadline or at the Lambda deadline;"
-    " tests/test_cold_starts.py drives both through the collector"
+    " tests/integration/test_cold_starts.py drives both through the collector"
 )
 #: Granted, and called only where a test cannot reach through a handler: each says why.
 NOT_REACHED_THROUGH_A_HANDLER: dict[str, dict[str, str]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "layers" / "healthaudit" / "healthaudit"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "layers" / "healthaudit" / "healthaudit"
 EXCLUDED = ("healthaudit.sandbox",)  # the emulator, on its way out of the layer (issue 17)
 
 

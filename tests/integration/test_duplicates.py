@@ -20,8 +20,8 @@ from healthaudit_sandbox.planted_problems import demo_fleet
 from healthaudit_sandbox.proxy import AwsProxy, Fault
 from tests.support.clock import AT, day
 from tests.support.deployment import aim_environment_at, provisioned
+from tests.support.events import load_event, report_created_event
 from tests.support.functions import LambdaContext, load_function
-from tests.test_pipeline import load_event, report_created_event
 
 REGION = "eu-west-1"
 ACCOUNT = "300000000051"

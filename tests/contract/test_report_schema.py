@@ -26,7 +26,7 @@ from healthaudit.model import (
 from healthaudit.schema import load_consolidated_schema, load_report_schema
 from healthaudit.schema.generate import SCHEMAS, schema_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = load_report_schema()
 VALIDATOR = Draft202012Validator(SCHEMA)
 

@@ -13,7 +13,7 @@ Four kinds, each a table (ids name the case):
   JSON, HTML and a Slack digest, and a function whose data was odd is judged on what was sane or
   reported as unknown, never crashes the run.
 
-Odd names, tags and messages through the renderers are in tests/test_bad_input.py.
+Odd names, tags and messages through the renderers are in tests/integration/test_bad_input.py.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from healthaudit_sandbox.logs_insights.discovery import discover_fields
 from healthaudit_sandbox.planted_problems import demo_fleet
 from healthaudit_sandbox.proxy import AwsProxy, Rewrite
 from tests.support.clock import AT
+from tests.support.events import load_event, report_created_event
 from tests.support.functions import LambdaContext, load_function
-from tests.test_pipeline import load_event, report_created_event
 
 REGION = "eu-west-1"
 

@@ -34,8 +34,9 @@ from tests.support.clock import AT, at_audit_time, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.functions import LambdaContext, load_function
 from tests.support.stack_roles import create_role, member_role_policies
+from tests.support.tools import explain, run_tool, tool
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 MEMBER_TEMPLATE = ROOT / "member-role" / "template.yaml"
 ASL_VALIDATOR = ROOT / ".asl-validator" / "node_modules" / ".bin" / "asl-validator"
@@ -234,15 +235,13 @@ def test_member_role_grants_exactly_the_audits_reads():
 
 
 def test_member_role_template_passes_cfn_lint_and_checkov():
-    from tests.test_template import _explain, _run, _tool
-
-    result = _run([_tool("cfn-lint"), str(MEMBER_TEMPLATE)])
-    assert result.returncode == 0, _explain(result)
+    result = run_tool([tool("cfn-lint"), str(MEMBER_TEMPLATE)])
+    assert result.returncode == 0, explain(result)
     own_venv = ROOT / ".venv-checkov" / "bin" / "checkov"
-    checkov = os.environ.get("CHECKOV") or (str(own_venv) if own_venv.exists() else _tool("checkov"))
+    checkov = os.environ.get("CHECKOV") or (str(own_venv) if own_venv.exists() else tool("checkov"))
     if not checkov:
         pytest.skip("checkov is not installed (make bootstrap)")
-    result = _run(
+    result = run_tool(
         [
             checkov,
             "-f",
@@ -254,7 +253,7 @@ def test_member_role_template_passes_cfn_lint_and_checkov():
             "--compact",
         ]
     )
-    assert result.returncode == 0, _explain(result)
+    assert result.returncode == 0, explain(result)
 
 
 # -- the plan ------------------------------------------------------------------------------------

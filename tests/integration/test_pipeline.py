@@ -18,11 +18,12 @@ from healthaudit.model import DataSource
 from healthaudit_sandbox.fleet import seed_fleet, tiny_zip
 from healthaudit_sandbox.planted_problems import demo_fleet
 from healthaudit_sandbox.proxy import AwsProxy, Fault
-from tests.support.clock import AT, YESTERDAY, at_audit_time, day, iso
+from tests.support.clock import AT, YESTERDAY, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
+from tests.support.events import LATEST_KEY, load_event, report_created_event
 from tests.support.functions import LambdaContext, load_function
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 FLEET = demo_fleet()
 
@@ -59,11 +60,6 @@ def load_handler():
     return load_function("audit")
 
 
-def load_event(name: str) -> dict:
-    """An events/ file, at the time the tests seeded data for."""
-    return at_audit_time(json.loads((ROOT / "events" / name).read_text()))
-
-
 @pytest.fixture
 def deployed(aws_env, monkeypatch):
     """A report bucket, the Slack secret and the config parameter, as the template provisions them."""
@@ -76,19 +72,10 @@ def stored_report(s3, bucket: str, key: str) -> dict:
 
 
 REPORT_KEY = f"reports/dt={day(AT)}/account=300000000001/region=eu-west-1/report.json"
-LATEST_KEY = "latest/account=300000000001/region=eu-west-1/report.json"
 
 
 def load_notify_handler():
     return load_function("notify")
-
-
-def report_created_event(bucket: str, key: str = LATEST_KEY) -> dict:
-    """events/s3-report-created.json, for this test's bucket and report."""
-    event = load_event("s3-report-created.json")
-    event["detail"]["bucket"]["name"] = bucket
-    event["detail"]["object"]["key"] = key
-    return event
 
 
 def test_scheduled_event_through_the_handler_stores_the_report(deployed, capsys):

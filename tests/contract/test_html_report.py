@@ -45,7 +45,7 @@ from healthaudit.schema import load_report_schema
 from healthaudit.stats import percentile
 from tests.support.snapshots import account, function, log_stats
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 SCRIPT = "<script>alert(1)</script>"

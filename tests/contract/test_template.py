@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
-import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,9 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.tools import explain, run_tool, tool
+
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SAMCONFIG = ROOT / "samconfig.toml"
 EVENTS = ROOT / "events"
@@ -39,21 +38,6 @@ ACCOUNT_WIDE_ACTIONS = frozenset(
         "organizations:ListAccounts",  # authorized on the organization only
     }
 )
-
-
-def _tool(name: str) -> str | None:
-    """The executable installed beside this interpreter (the project's venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
-
-
-def _run(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def _explain(result: subprocess.CompletedProcess[str]) -> str:
-    return f"{shlex.join(result.args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -156,30 +140,30 @@ def _condition_of(resources: dict[str, Any], sid: str, function: str = "AuditFun
 
 
 def test_sam_validate_with_lint_passes():
-    sam = _tool("sam")
+    sam = tool("sam")
     assert sam, "the SAM CLI is not installed beside this Python (pip install -r requirements-dev.txt)"
-    result = _run([sam, "validate", "--lint", "--template", str(TEMPLATE)])
-    assert result.returncode == 0, _explain(result)
+    result = run_tool([sam, "validate", "--lint", "--template", str(TEMPLATE)])
+    assert result.returncode == 0, explain(result)
 
 
 def test_cfn_lint_passes_without_warnings():
-    cfn_lint = _tool("cfn-lint")
+    cfn_lint = tool("cfn-lint")
     assert cfn_lint, "cfn-lint is not installed beside this Python (pip install -r requirements-dev.txt)"
-    result = _run([cfn_lint, str(TEMPLATE)])
-    assert result.returncode == 0, _explain(result)
+    result = run_tool([cfn_lint, str(TEMPLATE)])
+    assert result.returncode == 0, explain(result)
 
 
 def test_checkov_passes():
     # checkov pins boto3 and networkx below this project's versions, so it lives in a virtualenv
     # of its own: $CHECKOV, else .venv-checkov/, else beside this Python or on PATH.
     own_venv = ROOT / ".venv-checkov" / "bin" / "checkov"
-    checkov = os.environ.get("CHECKOV") or (str(own_venv) if own_venv.exists() else _tool("checkov"))
+    checkov = os.environ.get("CHECKOV") or (str(own_venv) if own_venv.exists() else tool("checkov"))
     if not checkov:
         pytest.skip("checkov is not installed: python -m venv .venv-checkov && .venv-checkov/bin/pip install checkov")
-    result = _run(
+    result = run_tool(
         [checkov, "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download", "--quiet", "--compact"]
     )
-    assert result.returncode == 0, _explain(result)
+    assert result.returncode == 0, explain(result)
 
 
 def test_every_checkov_skip_says_why(resources):
