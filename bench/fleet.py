@@ -1,6 +1,8 @@
-"""A fleet of N functions with sparse traffic and planted problems, seeded into one sandbox account.
+"""A fleet of N functions with sparse (or dense) traffic and planted problems, seeded into one sandbox account.
 
-About 3% of the functions had traffic in the audit window; among those, one in six is throttled
+Sparse: about 3% of the functions had traffic in the audit window. Dense: every function had traffic, and
+the problems are planted in the same functions as in the sparse fleet (the others run healthily). Among the
+functions with planted traffic, one in six is throttled
 (the most throttled ones by their reserved concurrency), one in six fails too often, one in six runs
 close to its timeout, one in six is invoked asynchronously with nowhere for failed events to go.
 Independently of traffic: 5% run without X-Ray tracing, 1% on a deprecated runtime, 2% with a log
@@ -34,6 +36,7 @@ ACTIVE_EVERY = 33  # ~3% of the functions have traffic
 WINDOW_HOURS = 24
 BASELINE_DAYS = 7
 LOG_HOURS = 48  # REPORT records: the current window and the last day of the baseline
+HEALTHY_LOG_EVERY_HOURS = 6  # dense fleets: the healthy functions' REPORT records, a few in each range
 SEED_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=SEED_WORKERS + 2)
 
 
@@ -69,6 +72,7 @@ class Fleet:
     region: str
     window_end: datetime
     functions: tuple[PlannedFunction, ...]
+    dense: bool = False
 
     @property
     def size(self) -> int:
@@ -106,12 +110,13 @@ class Fleet:
         return checks
 
 
-def plan_fleet(size: int, account: str, region: str, window_end: datetime) -> Fleet:
+def plan_fleet(size: int, account: str, region: str, window_end: datetime, dense: bool = False) -> Fleet:
+    """`dense`: every function invoked; the problems stay where the sparse fleet has them."""
     functions = []
     active_ordinal = 0
     for index in range(size):
         name = f"fn-{index:05d}"
-        traffic, reserved, problems, timeout = None, None, (), 30
+        traffic, reserved, problems, timeout = (Traffic() if dense else None), None, (), 30
         if index % ACTIVE_EVERY == 0:
             traffic, reserved, problems, timeout = _active(active_ordinal)
             active_ordinal += 1
@@ -129,7 +134,7 @@ def plan_fleet(size: int, account: str, region: str, window_end: datetime) -> Fl
                 problems=problems,
             )
         )
-    return Fleet(account, region, window_end, tuple(functions))
+    return Fleet(account, region, window_end, tuple(functions), dense)
 
 
 def _active(ordinal: int) -> tuple[Traffic, int | None, tuple[str, ...], int]:
@@ -137,7 +142,8 @@ def _active(ordinal: int) -> tuple[Traffic, int | None, tuple[str, ...], int]:
     kind = ordinal % 6
     if kind == 0 and ordinal % 12 == 0:  # throttled by its reservation: peak 9 of 10, the most throttles
         traffic = Traffic(invocations=200, throttles=20, concurrency=9)
-        return traffic, 10, ("throttled", "concurrency-near-limit"), 30
+        # concurrency-near-limit is explained by throttled here (its explained_by): one cause, one finding.
+        return traffic, 10, ("throttled",), 30
     if kind == 0:  # throttled by the account's limit
         return Traffic(invocations=200, throttles=5, concurrency=9), None, ("throttled",), 30
     if kind == 1:
@@ -233,15 +239,18 @@ def _create_function(clients: dict[str, Any], fleet: Fleet, fn: PlannedFunction,
         logs.put_retention_policy(logGroupName=group, retentionInDays=fn.retention_days)
         calls += 1
     if fn.traffic:
-        written = write_invocations(logs, group, _invocations(fn, fleet.window_end), "Text", function_name=fn.name)
+        # The healthy functions of a dense fleet log less (keeps seeding 10,000 functions' logs within minutes).
+        every = HEALTHY_LOG_EVERY_HOURS if fleet.dense and int(fn.name[3:]) % ACTIVE_EVERY else 1
+        invocations = _invocations(fn, fleet.window_end, every)
+        written = write_invocations(logs, group, invocations, "Text", function_name=fn.name)
         calls += 2 * len(written.log_streams) + 1  # CreateLogStream + PutLogEvents a stream, CreateLogGroup (exists)
     return calls
 
 
-def _invocations(fn: PlannedFunction, window_end: datetime) -> list[Invocation]:
-    """One invocation an hour over the last two days; every eighth one a cold start."""
+def _invocations(fn: PlannedFunction, window_end: datetime, every: int = 1) -> list[Invocation]:
+    """One invocation every `every` hours over the last two days; every eighth hour's a cold start."""
     invocations = []
-    for hour in range(LOG_HOURS):
+    for hour in range(0, LOG_HOURS, every):
         at = window_end - timedelta(hours=LOG_HOURS - hour) + timedelta(minutes=10)
         invocations.append(
             Invocation(
@@ -287,17 +296,27 @@ def _metric_batches(fleet: Fleet):
         yield datums[start : start + MAX_DATUMS_PER_CALL]
 
 
-def _hourly(fn: PlannedFunction, at: datetime) -> list[dict[str, Any]]:
-    traffic = fn.traffic
-    assert traffic is not None
-    counts = {
+def _counts(traffic: Traffic) -> dict[str, int]:
+    return {
         "Invocations": traffic.invocations,
         "Errors": traffic.errors,
         "Throttles": traffic.throttles,
         "AsyncEventsReceived": traffic.async_received,
         "ConcurrentExecutions": traffic.concurrency,
     }
-    datums = [_datum(metric, fn.name, float(value), at) for metric, value in counts.items() if value]
+
+
+def seeded_metrics(fn: PlannedFunction) -> tuple[str, ...]:
+    """The AWS/Lambda metrics seeded for a function (with data in the past two weeks): none without traffic."""
+    if fn.traffic is None:
+        return ()
+    return (*(metric for metric, value in _counts(fn.traffic).items() if value), "Duration")
+
+
+def _hourly(fn: PlannedFunction, at: datetime) -> list[dict[str, Any]]:
+    traffic = fn.traffic
+    assert traffic is not None
+    datums = [_datum(metric, fn.name, float(value), at) for metric, value in _counts(traffic).items() if value]
     tail = max(1, math.ceil(traffic.invocations / 50))  # ~2% of invocations are the slow tail
     datums.append(
         {

@@ -5,6 +5,9 @@ Quotas (per account and Region, defaults), with the pages they come from:
 - CloudWatch GetMetricData: 50 TPS; 180,000 datapoints/s when StartTime is within the last 3 hours,
   396,000/s when it is older, counted on estimated datapoints (queries x periods).
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
+  ListMetrics: 25 TPS, from the same page's API table (the stored copy read here did not show that row:
+  not verified here); 500 metrics a page
+  (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html).
 - Lambda control plane: 15 requests/s for every control-plane API except invocation, GetFunction and
   GetPolicy, taken here as shared by ListFunctions, ListEventSourceMappings, GetAccountSettings,
   GetFunctionConcurrency and ListFunctionEventInvokeConfigs (the auditor makes them all on one thread).
@@ -29,7 +32,7 @@ Assumptions (no quota page found states them; change them here):
 The stages are timed as `collect_snapshot` and `audit` run them (healthaudit/collect/snapshot.py):
 the DescribeLogGroups pages under /aws/lambda/ are read on a thread of their own from the start;
 everything else runs one stage after another on the auditing thread: ListFunctions, GetResources,
-ListEventSourceMappings and GetAccountSettings, the fleet's GetMetricData, the reservation and
+ListEventSourceMappings and GetAccountSettings, the ListMetrics pages, the fleet's GetMetricData, the reservation and
 event invoke config lookups, then the log retention waits for the background pages (and reads any
 custom log group by name), then Logs Insights, X-Ray and IAM, and last the checks' hourly series
 (GetMetricData again). The projected time is the end of that critical path, not a sum.
@@ -40,9 +43,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from fleet import BASELINE_DAYS, WINDOW_HOURS, Fleet
+from fleet import BASELINE_DAYS, WINDOW_HOURS, Fleet, seeded_metrics
 
-from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, WORK_METRICS
+from healthaudit.collect.metrics import ACCOUNT_METRICS, FUNCTION_METRICS, MAX_QUERIES_PER_CALL
 
 SOURCES = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html",
@@ -63,6 +66,8 @@ QUERIES_PER_BATCH = 2  # totals, and the init-duration rows
 GRAPH_SLICE_HOURS = 6
 
 GET_METRIC_DATA_TPS = 50
+LIST_METRICS_TPS = 25
+LIST_METRICS_PAGE = 500
 DATAPOINTS_PER_S_OLDER = 396_000  # StartTime more than 3 hours ago: both of the auditor's passes
 LAMBDA_CONTROL_PLANE_TPS = 15
 DESCRIBE_LOG_GROUPS_TPS = 5
@@ -84,7 +89,7 @@ LAMBDA_CONTROL_PLANE = (
 FAMILIES = {
     "Lambda control plane": LAMBDA_CONTROL_PLANE,
     "Tagging API": ("GetResources",),
-    "CloudWatch metrics": ("GetMetricData", "GetMetricStatistics"),
+    "CloudWatch metrics": ("GetMetricData", "GetMetricStatistics", "ListMetrics"),
     "CloudWatch Logs": ("DescribeLogGroups", "StartQuery", "GetQueryResults", "StopQuery"),
     "X-Ray": ("GetServiceGraph",),
     "IAM": ("SimulatePrincipalPolicy",),
@@ -108,21 +113,31 @@ class Minimum:
     sandbox_why: str = ""
 
 
-def fleet_metric_queries(fleet: Fleet) -> tuple[int, int]:
-    """The two passes: every function's activity metrics and the account's one; then the other metrics of
-    the functions with traffic (no stream consumers in the bench fleet)."""
-    return fleet.size * len(ACTIVITY_METRICS) + 1, len(fleet.active) * len(WORK_METRICS)
+def listed_metrics(fleet: Fleet) -> int:
+    """The AWS/Lambda metrics with data in the past two weeks: ListMetrics lists exactly these (the account's
+    ClaimedAccountConcurrency and each function's seeded metrics; no stream consumers in the bench fleet)."""
+    return len(ACCOUNT_METRICS) + sum(len(seeded_metrics(fn)) for fn in fleet.functions)
+
+
+def fleet_metric_queries(fleet: Fleet) -> int:
+    """GetMetricData's metrics: the listed ones the audit reads (here every listed one)."""
+    wanted = set(FUNCTION_METRICS)
+    return len(ACCOUNT_METRICS) + sum(1 for fn in fleet.functions for m in seeded_metrics(fn) if m in wanted)
+
+
+def list_metrics_pages(fleet: Fleet) -> int:
+    return max(1, math.ceil(listed_metrics(fleet) / LIST_METRICS_PAGE))
 
 
 def fleet_metric_calls(fleet: Fleet) -> int:
-    return sum(math.ceil(queries / MAX_QUERIES_PER_CALL) for queries in fleet_metric_queries(fleet))
+    return math.ceil(fleet_metric_queries(fleet) / MAX_QUERIES_PER_CALL)
 
 
 def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimum]:
     """The fewest calls that read what the audit reads, by operation (GetQueryResults: one poll per query)."""
     n, groups = fleet.size, fleet.size  # every function has its own /aws/lambda/ log group
     invoked = len(fleet.active)  # only invoked functions' groups are queried (their traffic spans both ranges)
-    activity_queries, work_queries = fleet_metric_queries(fleet)
+    fleet_queries = fleet_metric_queries(fleet)
     batches = math.ceil(invoked / LOG_GROUPS_PER_QUERY)
     lookups = reserved_concurrency_lookups(fleet)
     async_candidates = sum(1 for fn in fleet.active if fn.traffic and fn.traffic.async_received)
@@ -134,10 +149,12 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
         "GetResources": Minimum(max(1, math.ceil(fleet.tagged / TAGGING_PAGE)), f"⌈{fleet.tagged} tagged/100⌉"),
         "ListEventSourceMappings": Minimum(1, "no mappings: one empty page"),
         "GetAccountSettings": Minimum(1, "once"),
+        "ListMetrics": Minimum(
+            list_metrics_pages(fleet), f"⌈{listed_metrics(fleet)} AWS/Lambda metrics with data/500⌉ pages"
+        ),
         "GetMetricData": Minimum(
             metric_calls,
-            f"⌈{activity_queries}/500⌉ activity + ⌈{work_queries}/500⌉ functions with traffic"
-            f" + ⌈{series_queries}/500⌉ hourly series for findings",
+            f"⌈{fleet_queries} listed metrics/500⌉ + ⌈{series_queries}/500⌉ hourly series for findings",
         ),
         "GetFunctionConcurrency": Minimum(
             lookups, f"candidates, most throttled first, until {fleet.reserved_total} reserved is found"
@@ -224,6 +241,11 @@ def projection(
         ("ListFunctions", listing / lambda_tps, f"{listing} calls / {lambda_tps} TPS (Lambda control plane)"),
         ("GetResources", calls.get("GetResources", 0) / TAGGING_TPS, f"{TAGGING_TPS} TPS"),
         ("ListEventSourceMappings, GetAccountSettings", settings / lambda_tps, f"{settings} calls / {lambda_tps} TPS"),
+        (
+            "ListMetrics pages",
+            calls.get("ListMetrics", 0) / LIST_METRICS_TPS,
+            f"{calls.get('ListMetrics', 0)} pages / {LIST_METRICS_TPS} TPS, one after another",
+        ),
         (
             "GetMetricData, the fleet",
             max(fleet_calls / GET_METRIC_DATA_TPS, fleet_queries * periods_fleet / DATAPOINTS_PER_S_OLDER),

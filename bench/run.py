@@ -1,13 +1,16 @@
 """The 10,000-function benchmark: the auditor against Cloud Custodian, both against the sandbox.
 
-    make bench                                  # N = 1,000 and 10,000, with the peer
-    .venv/bin/python bench/run.py --sizes 1000 --skip-peer
+    make bench                                  # N = 1,000 and 10,000, sparse and dense, with the peer
+    .venv/bin/python bench/run.py --sizes 1000 --fleets sparse --skip-peer
 
-For each N: seed N functions into an account of their own in the sandbox (a separate process;
-seeding time is reported apart), run `healthaudit run` as a child process through a counting proxy,
-then Cloud Custodian (from .venv-c7n) through the same proxy. Prints the calls by operation against
-the physical minimum, the projected time at AWS's quotas (bench/quotas.py states them and its
-assumptions), the auditor's CPU and peak RSS, wall times, and the ratio of calls to Custodian's.
+For each N and fleet (sparse: ~3% of the functions invoked; dense: every function invoked): seed N
+functions into an account of their own in the sandbox (a separate process; seeding time is reported
+apart), run `healthaudit run` as a child process through a counting proxy, then Cloud Custodian (from
+.venv-c7n) through the same proxy. Prints the calls by operation against the physical minimum, the
+projected time at AWS's quotas (bench/quotas.py states them and its assumptions), the auditor's CPU and
+peak RSS, wall times, the ratio of calls to Custodian's, and what each run costs in dollars: both tools'
+call logs priced by healthaudit.cost at AWS's list prices (the auditor's Lambda time at its projected
+duration), free tiers apart. Last, the organization projection (bench/organization.py).
 Not run by the test suite. Everything is bounded: a child past its budget is stopped.
 """
 
@@ -26,19 +29,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import auditor as auditor_mod
+import organization
 import quotas
 from fleet import Fleet, plan_fleet, seed
 from peer import C7N_VERSION, POLICY_NAMES, PeerRun, run_custodian
 from sandbox_proc import REGION, SandboxProcess
 
 from healthaudit.collect.metrics import FUNCTION_METRICS
+from healthaudit.cost import AUDIT_FUNCTION_MEMORY_MB, price_calls
+from healthaudit.model.report import AuditCost
 from healthaudit_sandbox.proxy import AwsProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PROJECTED_S = 60.0
+TARGET_PROJECTED_DENSE_S = 120.0
 TARGET_CPU_S = 30.0
 TARGET_RSS_MB = 512.0
 TARGET_RATIO = 100.0
+TARGET_SPARSE_USD = 0.05  # a daily audit of 10,000 sparse functions
+TARGET_USD_SHARE_OF_PEER = 1 / 5  # of Custodian's dollars, on the same ground
 #: The auditor's operations that serve the ground Custodian's policies also cover: the inventory both read
 #: (functions with their configuration and TracingConfig, tags, the account id), the CloudWatch metrics
 #: (the fleet's and the findings' hourly series) and the concurrency lookups (the account's reservations,
@@ -51,6 +60,7 @@ SAME_GROUND = (
     "GetMetricData",
     "GetAccountSettings",
     "GetFunctionConcurrency",
+    "ListMetrics",
 )
 
 
@@ -68,6 +78,31 @@ class SizeResult:
     peer: PeerRun | None = None
     peer_http: dict[str, int] = field(default_factory=dict)
     sandbox_cpu_peer_s: float = 0.0
+    peer_calls: dict[str, int] = field(default_factory=dict)
+    """Custodian's calls as priced: measured, or extrapolated where its run stopped at the budget."""
+
+    @property
+    def kind(self) -> str:
+        return "dense" if self.fleet.dense else "sparse"
+
+    @property
+    def label(self) -> str:
+        return f"N = {self.size:,} {self.kind}"
+
+    def auditor_cost(self, operations: tuple[str, ...] | None = None) -> AuditCost:
+        """The auditor's calls at list price (only `operations`, if given), its metrics of every pass, its
+        Insights scans and one invocation of the audit function for the projected duration."""
+        calls = self.audit.api_calls
+        if operations is not None:
+            calls = {op: n for op, n in calls.items() if op in operations}
+        return price_calls(
+            calls,
+            metrics_requested=sum(self.audit.metric_queries.values()),
+            bytes_scanned=int(self.audit.report.get("logs_insights_bytes_scanned", 0)) if operations is None else 0,
+            lambda_seconds=quotas.projected_seconds(self.stages) if operations is None else 0.0,
+            lambda_memory_mb=AUDIT_FUNCTION_MEMORY_MB,
+            lambda_invocations=1 if operations is None else 0,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,17 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     results: list[SizeResult] = []
     with SandboxProcess(out / "sandbox.log") as sandbox:
         print(f"sandbox: pid {sandbox.pid} on {sandbox.endpoint} (moto + fidelity extensions, its own process)\n")
-        for size in sizes:
-            result = _bench_size(sandbox, size, out / f"n{size}", args, custodian)
-            results.append(result)
-            _print_size(result)
+        for dense in [kind == "dense" for kind in args.fleets.split(",") if kind.strip()]:
+            for size in sizes:
+                kind = "dense" if dense else "sparse"
+                result = _bench_size(sandbox, size, out / f"n{size}-{kind}", args, custodian, dense)
+                results.append(result)
+                _print_size(result)
     _print_summary(results, args.skip_peer)
+    _print_dollars(results)
+    print()
+    organization.print_projection(1000, 4, [50, 500], [60, 200, organization.TEMPLATE_MAX_CONCURRENCY])
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="fleet sizes, comma-separated (default 1000,10000)")
+    parser.add_argument("--fleets", default="sparse,dense", help="sparse, dense or both (default both)")
     parser.add_argument("--skip-peer", action="store_true", help="do not run Cloud Custodian")
     parser.add_argument("--custodian", default=str(ROOT / ".venv-c7n" / "bin" / "custodian"))
     parser.add_argument("--peer-budget", type=float, default=1800.0, help="seconds Custodian may run per size")
@@ -105,13 +146,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bench_size(sandbox: SandboxProcess, size: int, workdir: Path, args, custodian: Path) -> SizeResult:
+def _bench_size(
+    sandbox: SandboxProcess, size: int, workdir: Path, args, custodian: Path, dense: bool = False
+) -> SizeResult:
     workdir.mkdir(parents=True, exist_ok=True)
-    account = f"{700000000000 + size:012d}"
+    account = f"{(710000000000 if dense else 700000000000) + size:012d}"
     credentials = sandbox.credentials_for(account)
     at = datetime.now(timezone.utc)
-    fleet = plan_fleet(size, account, REGION, at.replace(minute=0, second=0, microsecond=0))
-    print(f"== N = {size:,} (account {account}) ==", flush=True)
+    fleet = plan_fleet(size, account, REGION, at.replace(minute=0, second=0, microsecond=0), dense=dense)
+    print(f"== N = {size:,}, {'dense' if dense else 'sparse'} (account {account}) ==", flush=True)
     started = time.monotonic()
     seed_calls = seed(fleet, credentials.session(), sandbox.endpoint)
     seed_s = time.monotonic() - started
@@ -239,6 +282,19 @@ def _print_size(result: SizeResult) -> None:
         f" on their own thread, the other stages one after another"
         f" ({quotas.sequential_seconds(result.stages):.1f} s if all ran one after another)"
     )
+    ranges = _ranges_scanned(result.audit.report)
+    if ranges > 1:
+        daily = quotas.projection(
+            result.audit.api_calls,
+            result.audit.metric_queries.get("fleet", 0),
+            result.audit.metric_queries.get("series", 0),
+            result.fleet,
+            1,
+        )
+        print(
+            f"  this first audit read the logs in {ranges} ranges (the baseline's, the window's); a daily audit"
+            f" reads one, since the previous audit: {quotas.projected_seconds(daily):.1f} s"
+        )
 
     print(
         f"\nauditor process: {child.cpu_s:.1f} CPU s, peak RSS {child.peak_rss_mb:.0f} MB,"
@@ -334,7 +390,7 @@ def _print_summary(results: list[SizeResult], skip_peer: bool) -> None:
         }
         unknown = sorted(set(audit.api_calls) - set(result.minimum))
         projected = quotas.projected_seconds(result.stages)
-        print(f"N = {result.size:,}:")
+        print(f"{result.label}:")
         print(
             f"  calls at the physical minimum for every operation: {'met' if not over else f'MISSED {over}'}"
             + (f" (no minimum defined for {unknown})" if unknown else "")
@@ -344,7 +400,8 @@ def _print_summary(results: list[SizeResult], skip_peer: bool) -> None:
             f" peak RSS {audit.child.peak_rss_mb:.0f} MB, wall {audit.child.wall_s:.1f} s in the sandbox"
         )
         if result.size == 10_000:
-            print(f"  target projected ≤ {TARGET_PROJECTED_S:.0f} s: {_met(projected <= TARGET_PROJECTED_S)}")
+            limit = TARGET_PROJECTED_DENSE_S if result.fleet.dense else TARGET_PROJECTED_S
+            print(f"  target projected ≤ {limit:.0f} s: {_met(projected <= limit)}")
             print(
                 f"  target CPU ≤ {TARGET_CPU_S:.0f} s: {_met(audit.child.cpu_s <= TARGET_CPU_S)}"
                 + (" (under cProfile)" if audit.profile else "")
@@ -356,15 +413,19 @@ def _print_summary(results: list[SizeResult], skip_peer: bool) -> None:
 
 
 def _print_peer_summary(results: list[SizeResult]) -> None:
-    complete = [r for r in results if r.peer and not r.peer.child.timed_out and r.peer.child.returncode == 0]
-    base = min(complete, key=lambda r: r.size) if complete else None
     for result in results:
+        complete = [
+            r
+            for r in results
+            if r.peer and not r.peer.child.timed_out and r.peer.child.returncode == 0 and r.kind == result.kind
+        ]
+        base = min(complete, key=lambda r: r.size) if complete else None
         peer = result.peer
         assert peer is not None
         auditor_total = sum(result.audit.api_calls.values())
         if peer.child.timed_out or peer.child.returncode != 0:
             if base is None:
-                print(f"N = {result.size:,}: Custodian did not finish, and no smaller run to extrapolate from")
+                print(f"{result.label}: Custodian did not finish, and no smaller run to extrapolate from")
                 continue
             scale = result.size / base.size
             # Per-function and paged operations grow with N; a call made once a run stays once.
@@ -377,12 +438,13 @@ def _print_peer_summary(results: list[SizeResult]) -> None:
         else:
             calls, how = result.peer_http, "measured"
             wall, cpu = peer.child.wall_s, peer.child.cpu_s
+        result.peer_calls = calls
         total = sum(calls.values())
         ratio = total / auditor_total if auditor_total else math.inf
         ground = same_ground(result.audit.api_calls)
         ground_ratio = total / ground if ground else math.inf
         print(
-            f"N = {result.size:,}: Custodian {total:,} calls ({how}), wall {wall:.0f} s, {cpu:.0f} CPU s;"
+            f"{result.label}: Custodian {total:,} calls ({how}), wall {wall:.0f} s, {cpu:.0f} CPU s;"
             f" policies: {', '.join(POLICY_NAMES)}"
         )
         print(
@@ -405,6 +467,94 @@ def _print_peer_summary(results: list[SizeResult]) -> None:
             f"  Custodian reading the auditor's {len(FUNCTION_METRICS)} function metrics the same way"
             f" (computed, not run): {covering:,.0f} calls, {covering / auditor_total:.1f}x the auditor's"
         )
+
+
+METRIC_ITEMS = ("CloudWatch GetMetricData", "CloudWatch API requests (GetMetricStatistics, ListMetrics)")
+
+
+def _metrics_usd(cost: AuditCost) -> float:
+    return sum(part.usd for part in cost.parts if part.item in METRIC_ITEMS)
+
+
+def _custodian_reading_the_same_metrics(result: SizeResult) -> dict[str, int]:
+    """Custodian's calls with its GetMetricStatistics replaced by one a function for each of the auditor's
+    function metrics (computed, not run)."""
+    calls = dict(result.peer_calls)
+    calls["GetMetricStatistics"] = result.size * len(FUNCTION_METRICS)
+    return calls
+
+
+def _print_dollars(results: list[SizeResult]) -> None:
+    """Every run priced from its call log (healthaudit.cost), free tiers apart."""
+    print("\n== dollars per audit (list prices; healthaudit/cost.py names each page and the date read) ==")
+    rows = []
+    for result in results:
+        audit = result.auditor_cost()
+        ground = result.auditor_cost(SAME_GROUND)
+        row = [
+            result.label,
+            f"{sum(result.audit.api_calls.values()):,}",
+            f"${audit.usd:.4f}",
+            f"${_metrics_usd(audit):.4f}",
+            f"${ground.usd:.4f}",
+        ]
+        if result.peer_calls:
+            peer = price_calls(result.peer_calls)
+            same_metrics = price_calls(_custodian_reading_the_same_metrics(result))
+            row += [
+                f"{sum(result.peer_calls.values()):,}",
+                f"${peer.usd:.4f} (${peer.free_tier_eligible_usd:.4f})",
+                f"${same_metrics.usd:.4f}",
+                f"{ground.usd / peer.usd:.2f}" if peer.usd else "—",
+            ]
+        else:
+            row += ["—", "—", "—", "—"]
+        rows.append(tuple(row))
+    _table(
+        rows,
+        (
+            "run",
+            "auditor calls",
+            "auditor $",
+            "metrics $",
+            "same ground $",
+            "Custodian calls",
+            "Custodian $ (free-tier eligible)",
+            "Custodian, same metrics $",
+            "same ground / Custodian",
+        ),
+    )
+    print(
+        "  auditor $: its calls, GetMetricData per metric requested, ListMetrics per request, Logs Insights per"
+        " GB scanned, and one audit invocation for its projected duration at 1,024 MB on arm64. Custodian $:"
+        " its calls only (GetMetricStatistics per request; GetFunction, ListFunctions and GetResources carry"
+        " no price), not the machine it runs on. Free tiers are never subtracted: the column in parentheses"
+        " is the part that CloudWatch's 1 M API requests a month could cover; GetMetricData has no free tier."
+    )
+    for result in results:
+        parts = ", ".join(f"{p.item} {p.quantity:,.4g} {p.unit} ${p.usd:.5f}" for p in result.auditor_cost().parts)
+        print(f"  {result.label}, auditor's parts: {parts}")
+    for result in results:
+        if result.size != 10_000:
+            continue
+        audit, ground = result.auditor_cost(), result.auditor_cost(SAME_GROUND)
+        if not result.fleet.dense:
+            print(
+                f"{result.label}: target ≤ ${TARGET_SPARSE_USD:.2f} a daily audit: ${audit.usd:.4f},"
+                f" {_met(audit.usd <= TARGET_SPARSE_USD)}"
+            )
+            if result.peer_calls:
+                peer = price_calls(result.peer_calls).usd
+                print(
+                    f"  target ≤ 1/5 of Custodian's dollars on the same ground: ${ground.usd:.4f} against"
+                    f" ${peer:.4f}, {_met(ground.usd <= peer * TARGET_USD_SHARE_OF_PEER)}"
+                )
+        elif result.peer_calls:
+            same = _metrics_usd(price_calls(_custodian_reading_the_same_metrics(result)))
+            print(
+                f"{result.label}: target metrics dollars ≤ Custodian reading the same metrics:"
+                f" ${_metrics_usd(audit):.4f} against ${same:.4f}, {_met(_metrics_usd(audit) <= same)}"
+            )
 
 
 def _met(ok: bool) -> str:

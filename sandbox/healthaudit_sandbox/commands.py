@@ -10,12 +10,21 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from healthaudit.cli import EXIT_FAILED, EXIT_OK, parse_timestamp, print_report, progress_bar, render_blocks
+from healthaudit.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    parse_timestamp,
+    print_report,
+    progress_to,
+    render_blocks,
+    wants_colour,
+)
 from healthaudit.collect.clients import AwsClients
 from healthaudit.config import AuditConfig
 from healthaudit.model import AuditReport
 from healthaudit.pipeline import audit_and_publish
-from healthaudit.publish.digest import build_digest
+from healthaudit.publish.digest import build_details, build_digest
+from healthaudit.publish.html import render_html
 from healthaudit.publish.render import report_json
 
 from .fleet import deploy_bigger_packages, seed_fleet
@@ -23,6 +32,7 @@ from .planted_function import PlantedFunction
 from .server import Sandbox
 
 DEMO_ACCOUNT = "123456789012"
+"""moto's default account: where requests signed with the access key `testing` act."""
 DEMO_REGION = "eu-west-1"
 DEMO_BUCKET = "healthaudit-demo-reports"
 
@@ -30,6 +40,12 @@ DEMO_BUCKET = "healthaudit-demo-reports"
 def add_sandbox_command(commands: argparse._SubParsersAction) -> None:
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
     sandbox.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000; 0 picks one)")
+    sandbox.add_argument(
+        "--seed",
+        action="store_true",
+        help=f"create the demo fleet (functions with known problems, their metrics and logs) in account"
+        f" {DEMO_ACCOUNT}, {DEMO_REGION}, where the `testing` credentials act",
+    )
     sandbox.set_defaults(command=run_sandbox)
 
 
@@ -42,9 +58,16 @@ def add_demo_command(commands: argparse._SubParsersAction) -> None:
 
 def run_sandbox(args: argparse.Namespace) -> int:
     with Sandbox(port=args.port) as sandbox:
-        print(f"sandbox listening on {sandbox.endpoint} (Ctrl-C to stop)")
-        print(f"  export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
-        print(f"  healthaudit run --region {DEMO_REGION} --endpoint-url {sandbox.endpoint}")
+        if args.seed:
+            session = sandbox.session_for_account(DEMO_ACCOUNT, region=DEMO_REGION)
+            fleet = seed_fleet(session, datetime.now(timezone.utc))
+            print(f"seeded {len(fleet)} functions in account {DEMO_ACCOUNT}, {DEMO_REGION}")
+        print(f"sandbox listening on {sandbox.endpoint} (Ctrl-C to stop); in another terminal:")
+        print(
+            f"  export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+            f" AWS_REGION={DEMO_REGION}"
+        )
+        print("  healthaudit run")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             sandbox.wait()
@@ -70,18 +93,21 @@ def run_demo(args: argparse.Namespace) -> int:
         deployed = deploy_bigger_packages(session, fleet)
         print(f"deployed overnight: {', '.join(deployed)}; auditing today's window…", file=sys.stderr)
         report, outcome = audit_and_publish(
-            AwsClients(session, region=DEMO_REGION), config, at, progress=progress_bar(sys.stderr)
+            AwsClients(session, region=DEMO_REGION), config, at, progress=progress_to(sys.stderr)
         )
     (out / "demo-report.json").write_bytes(report_json(report))
+    (out / "demo-report.html").write_text(render_html(report), encoding="utf-8")
     text, blocks = build_digest(report, outcome.report_url)
+    thread = [{"text": reply, "blocks": [b.to_dict() for b in replied]} for reply, replied in build_details(report)]
     (out / "demo-slack-digest.json").write_text(
-        json.dumps({"text": text, "blocks": [b.to_dict() for b in blocks]}, indent=2)
+        json.dumps({"text": text, "blocks": [b.to_dict() for b in blocks], "thread": thread}, indent=2)
     )
-    print_report(report, sys.stdout)
+    print_report(report, sys.stdout, colour=wants_colour(sys.stdout))
     print("\nSlack digest it would post:\n")
     print(render_blocks(blocks))
     missed = _print_planted(report, fleet)
-    print(f"\nreport: {outcome.report_url} (in the sandbox) and {out / 'demo-report.json'}")
+    stored = f"s3://{DEMO_BUCKET}/{outcome.report_key} in the sandbox" if outcome.report_key else "not stored"
+    print(f"\nreport: {stored}; {out / 'demo-report.json'} and {out / 'demo-report.html'} here")
     return EXIT_FAILED if missed else EXIT_OK
 
 

@@ -2,7 +2,10 @@
 
 Chromium dumps the DOM it built and takes a screenshot into test-artifacts/; the DOM is parsed to
 check what a reader would see: every finding, text where a name tried to be markup, a chart for
-every series, and nothing loaded from the network or logged to the console.
+every series, and nothing loaded from the network or logged to the console. The layout is read
+through the DevTools protocol at 1,400 and 390 px (element boxes from getBoundingClientRect): the
+triage table above the first detail card, the first finding above the fold, and nothing wider
+than the screen outside the tables' scroll wrappers; full-page screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ from healthaudit.model import (
     TraceNode,
 )
 from healthaudit.publish.charts import MAP_COLOURS, distribution_chart, series_chart, service_map
+from healthaudit.publish.evidence import quantity
 from healthaudit.publish.html import html_key, render_html
-from healthaudit.publish.markup import number
 from healthaudit.schema import load_report_schema
 from healthaudit.stats import percentile
+from tests.support.devtools import Browser
 from tests.support.snapshots import account, function, log_stats
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,19 +309,23 @@ def test_the_init_duration_chart_shows_the_p50_and_p95_of_the_cold_start_finding
     stored = json.loads(json.dumps(report.to_dict()))
     assert render_html(AuditReport.from_dict(stored)) == page  # the same page from S3's JSON
 
-    def evidence_text(key: str) -> str:
-        (text,) = re.findall(rf'<th scope="row">{key}</th><td>([^<]*)</td>', page)
+    def evidence_text(label: str) -> str:
+        (text,) = re.findall(rf'<th scope="row">{label}</th><td[^>]*>([^<]*) ms</td>', page)
         return text
 
     legend = {
         name: (p50, p95) for name, p50, p95 in re.findall(r"(\w+): \d+ samples, p50 (\S+) ms, p95 (\S+) ms", page)
     }
     assert legend == {
-        name: (evidence_text(f"{name}_p50_ms"), evidence_text(f"{name}_p95_ms")) for name in ("baseline", "current")
+        name: (
+            evidence_text(f"{name.capitalize()} p50 init duration"),
+            evidence_text(f"{name.capitalize()} p95 init duration"),
+        )
+        for name in ("baseline", "current")
     }
     # The test has teeth: percentiles interpolated between ranks (NumPy's default) read otherwise here.
     interpolated = {
-        name: tuple(number(np.percentile(v, p)) for p in (50, 95))
+        name: tuple(quantity(float(np.percentile(v, p))) for p in (50, 95))
         for name, v in (("baseline", baseline), ("current", current))
     }
     assert interpolated != legend
@@ -428,11 +436,21 @@ def render_in_chromium(chromium: str, report: dict, name: str, tmp_path: Path) -
     return Dom(dumped.stdout), dumped.stdout
 
 
+RATE_CHARTS = {"throttled": {"Throttles", "Invocations"}, "error-rate-high": {"Errors", "Invocations"}}
+
+
 def expected_charts(report: dict) -> int:
-    """An SVG per series with data, one per finding with init-duration samples, and the service map."""
+    """An SVG per series with data (a rate check's two series make one chart of the rate), one per
+    finding with init-duration samples, and the service map."""
     charts = 1 if report.get("service_graph") else 0
     for finding in report["findings"] + report["resolved"]:
-        charts += sum(1 for series in finding["series"] if series["values"])
+        with_data = {series["metric"] for series in finding["series"] if series["values"]}
+        together = RATE_CHARTS.get(finding["check_id"], set())
+        metrics = {series["metric"] for series in finding["series"]}
+        if together and together <= metrics:
+            charts += 1 + len(with_data - together)
+        else:
+            charts += len(with_data)
         charts += any(key in finding["evidence"] for key in ("baseline_samples", "current_samples"))
     return charts
 
@@ -446,7 +464,8 @@ def test_the_demo_report_in_chromium(chromium, demo_report, tmp_path):
     assert dom.count("svg") == expected_charts(demo_report)
     assert dom.count("script") == 0
     assert [attrs["src"] for _, attrs in dom.tags if attrs.get("src")] == []
-    assert dom.count("details") == 1  # the suppressed findings, collapsed
+    suppressed = sum(1 for finding in demo_report["findings"] if finding["suppressed_by"])
+    assert f"{suppressed} suppressed finding" in dom.all_text  # folded in <details>
 
 
 def test_the_hostile_report_in_chromium(chromium, tmp_path):
@@ -456,10 +475,10 @@ def test_the_hostile_report_in_chromium(chromium, tmp_path):
     assert not [c for c in dom.comments if "channel" in c]  # `<!channel>` did not become a comment
     assert SCRIPT in dom.text and CHANNEL in dom.text  # shown, as text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dumped
-    for section in ("New findings", "Ongoing findings", "Resolved findings", "Suppressed findings"):
+    for section in ("What is wrong", "Details", "Resolved findings", "Suppressed findings"):
         assert section in dom.text
     assert "first seen 29 Apr 2024 06:00 UTC" in dom.all_text
-    assert dom.count("svg") == expected_charts(report) == 4
+    assert dom.count("svg") == expected_charts(report) == 3  # error rate, duration, init durations
     assert not [attrs for tag, attrs in dom.tags if tag == "a" and "javascript" in (attrs.get("href") or "")]
 
 
@@ -494,3 +513,191 @@ def test_service_map_draws_each_traced_function_and_colours_failing_calls():
     assert svg.index("stock-reserver") < svg.index("&lt;script&gt;")  # the failing one first
     assert "<script>" not in svg
     assert "No traced function" in service_map({})
+
+
+# -- layout at desktop and phone widths, through the DevTools protocol ----------------------------
+
+# (width, height, mobile): a desktop browser window, and a 390 × 844 phone (iPhone 12 to 15).
+VIEWPORTS = {"desktop": (1400, 900, False), "phone": (390, 844, True)}
+
+LAYOUT = """(() => {
+  const box = e => {
+    if (!e) return null;
+    const r = e.getBoundingClientRect();
+    return {top: r.top + scrollY, bottom: r.bottom + scrollY, left: r.left, right: r.right};
+  };
+  const wider = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const wrapper = e.parentElement && e.parentElement.closest('.scroll');
+    if (wrapper) continue;  // inside a table's scroll wrapper: it scrolls sideways, by design
+    const r = e.getBoundingClientRect();
+    if (!r.width && !r.height) continue;  // not rendered (inside a closed <details>)
+    if (r.right > innerWidth + 0.5 || r.left < -0.5) {
+      const name = `${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''}`;
+      wider.push(`${name} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+  }
+  return {
+    viewport: [innerWidth, innerHeight],
+    height: document.documentElement.scrollHeight,
+    scrollWidth: document.documentElement.scrollWidth,
+    triage: box(document.querySelector('table.triage')),
+    firstRow: box(document.querySelector('table.triage tbody tr')),
+    firstRowText: (document.querySelector('table.triage tbody tr') || {}).innerText,
+    firstCard: box(document.querySelector('article.finding')),
+    wider,
+    scrollers: [...document.querySelectorAll('.scroll')].map(e => ({
+      overflow: getComputedStyle(e).overflowX, client: e.clientWidth, scroll: e.scrollWidth})),
+  };
+})()"""
+OPEN_EVERY_DETAILS = "document.querySelectorAll('details').forEach(d => d.open = true); true"
+LONG_NAME = "orders-" + "x" * 50 + "-handler"  # 64 characters, Lambda's longest function name
+
+
+def fleet_report() -> dict:
+    """A large account: two checks across hundreds of functions, a few real problems, a 64-character name."""
+
+    def one(check_id, name, severity, status="new", days=0, **extra) -> Finding:
+        return Finding(
+            check_id,
+            extra.pop("title", check_id.replace("-", " ").capitalize()),
+            severity,
+            "123456789012",
+            "eu-west-1",
+            extra.pop("message", f"{check_id} on {name}"),
+            "Remedy, with `code`.",
+            "https://docs.aws.amazon.com/lambda/latest/dg/lambda-monitoring.html",
+            name,
+            f"arn:aws:lambda:eu-west-1:123456789012:function:{name}",
+            status=status,
+            first_seen=(WINDOW.end - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **extra,
+        )
+
+    names = [f"svc-{i:03d}" for i in range(412)]
+    findings = [one("tracing-disabled", n, Severity.LOW, "ongoing", 30) for n in names]
+    findings += [one("log-retention-unset", n, Severity.LOW, "ongoing", 30) for n in names[:40]]
+    findings += [
+        one(
+            "memory-near-limit",
+            "image-thumbnailer",
+            Severity.HIGH,
+            "ongoing",
+            4,
+            message="used up to 500 MB of 512 MB (98%)",
+            evidence={"max_memory_used_mb": 500.0, "memory_size_mb": 512.0, "ratio": 0.9766},
+        ),
+        one(
+            "duration-near-timeout",
+            LONG_NAME,
+            Severity.MEDIUM,
+            message="p99 duration 27000 ms is 90% of the 30 s timeout",
+            evidence={"p99_duration_ms": 27000.0, "timeout_ms": 30000, "ratio": 0.9},
+            series=(hourly("Duration", "p99", [21000.0 + 250 * i for i in range(24)]),),
+        ),
+        one(
+            "throttled",
+            "checkout-payments",
+            Severity.MEDIUM,
+            message="720 of 24,000 invocation attempts throttled (3.00%) by account concurrency",
+            evidence={
+                "throttles": 720.0,
+                "invocations": 23280.0,
+                "throttle_rate": 0.03,
+                "limit": "account concurrency",
+            },
+            series=(hourly("Throttles", "Sum", [30.0] * 24), hourly("Invocations", "Sum", [970.0] * 24)),
+        ),
+    ]
+    functions = tuple(
+        FunctionSummary(n, f"arn:aws:lambda:eu-west-1:123456789012:function:{n}", "python3.12", "unhealthy")
+        for n in [*names, "image-thumbnailer", LONG_NAME, "checkout-payments"]
+    )
+    return AuditReport(
+        "123456789012", "eu-west-1", WINDOW, len(functions), functions, tuple(findings), (), {"ListFunctions": 9}, {}
+    ).to_dict()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium, tmp_path_factory):
+    with Browser(chromium, tmp_path_factory.mktemp("devtools-profile")) as opened:
+        yield opened
+
+
+def lay_out(browser: Browser, report: dict, name: str, viewport: str, tmp_path: Path) -> dict:
+    """The page's layout as loaded (scrolled to the top, <details> closed), with a full-page screenshot
+    and one of the first screen kept in test-artifacts/."""
+    width, height, mobile = VIEWPORTS[viewport]
+    page = tmp_path / f"{name}.html"
+    page.write_text(render_html(AuditReport.from_dict(report)), encoding="utf-8")
+    browser.open(page, width, height, mobile)
+    layout = browser.evaluate(LAYOUT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for suffix, shot_height in (("fold", height), ("page", layout["height"])):
+        shot = ARTIFACTS / f"html-report-{name}-{width}px-{suffix}.png"
+        browser.screenshot(shot, width, shot_height)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert browser.console_problems() == []
+    return layout
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("name", ["demo", "fleet"])
+def test_the_triage_table_is_above_the_first_detail_card_and_the_first_finding_above_the_fold(
+    browser, request, name, viewport, tmp_path
+):
+    report = request.getfixturevalue("demo_report") if name == "demo" else fleet_report()
+    layout = lay_out(browser, report, name, viewport, tmp_path)
+    width, height, _ = VIEWPORTS[viewport]
+    assert layout["viewport"] == [width, height]
+    assert layout["triage"]["bottom"] <= layout["firstCard"]["top"]
+    assert 0 < layout["firstRow"]["top"] < layout["firstRow"]["bottom"] < height, layout["firstRow"]
+    worst = min(report["findings"], key=lambda f: (f["suppressed_by"] is not None, Severity(f["severity"]).rank))
+    assert worst["severity"].upper() in layout["firstRowText"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("name", ["demo", "fleet", "hostile"])
+def test_nothing_is_wider_than_the_screen_except_inside_the_tables_scroll_wrappers(
+    browser, request, name, viewport, tmp_path
+):
+    reports = {"demo": lambda: request.getfixturevalue("demo_report"), "hostile": hostile_report, "fleet": fleet_report}
+    report = reports[name]()
+    width = VIEWPORTS[viewport][0]
+    lay_out(browser, report, name, viewport, tmp_path)
+    assert browser.evaluate(OPEN_EVERY_DETAILS)  # folded lists and tables too
+    opened = browser.evaluate(LAYOUT)
+    assert opened["wider"] == []
+    assert opened["scrollWidth"] <= width
+    assert opened["scrollers"] and {s["overflow"] for s in opened["scrollers"]} == {"auto"}
+
+
+def test_at_390_px_a_wide_table_scrolls_in_its_wrapper_instead_of_being_clipped(browser, tmp_path):
+    """The functions table with a 64-character name is wider than a phone: its wrapper scrolls, the page does not."""
+    lay_out(browser, fleet_report(), "fleet", "phone", tmp_path)
+    browser.evaluate(OPEN_EVERY_DETAILS)
+    opened = browser.evaluate(LAYOUT)
+    assert any(s["scroll"] > s["client"] for s in opened["scrollers"]), opened["scrollers"]
+    assert opened["scrollWidth"] == 390
+
+
+def test_the_phone_layout_is_shorter_than_one_card_per_finding_would_be(browser, tmp_path):
+    """412 + 40 findings of two checks take two triage rows and two cards, not 452 of each."""
+    layout = lay_out(browser, fleet_report(), "fleet", "phone", tmp_path)
+    cards = browser.evaluate("document.querySelectorAll('article.finding').length")
+    rows = browser.evaluate("document.querySelectorAll('table.triage tbody tr').length")
+    assert (rows, cards) == (5, 5)
+    assert layout["height"] < 10_000
+
+
+def test_the_devtools_console_check_sees_what_it_looks_for(browser, tmp_path):
+    """A control page whose inline script the Content-Security-Policy blocks, and one with an uncaught
+    error: the layout tests' console check must not be blind to either."""
+    for name, markup in (
+        ("blocked", '<meta http-equiv="Content-Security-Policy" content="script-src \'none\'"><script>1</script>'),
+        ("uncaught", "<p>control</p><script>undefinedFunction()</script>"),
+    ):
+        page = tmp_path / f"{name}.html"
+        page.write_text(f"<!DOCTYPE html>{markup}")
+        browser.open(page, *VIEWPORTS["phone"])
+        assert browser.console_problems(), name

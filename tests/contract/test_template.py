@@ -31,6 +31,7 @@ ACCOUNT_WIDE_ACTIONS = frozenset(
         "lambda:GetAccountSettings",
         "tag:GetResources",
         "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
         "logs:DescribeLogGroups",
         "logs:GetQueryResults",  # authorized on the account, not on a log group
         "logs:StopQuery",

@@ -1,11 +1,18 @@
-"""Collector call counts at fleet scale: every operation at its physical minimum."""
+"""Collector call counts at fleet scale: every operation at its physical minimum.
+
+Metrics: ListMetrics lists only the metrics that reported data in the past two weeks, 500 a page, billed
+per request; GetMetricData is billed per metric requested
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html). The physical
+minimum of a metrics read is therefore ⌈metrics with data / 500⌉ listing pages, then GetMetricData for the
+listed metrics only: ⌈listed / 500⌉ calls and as many metrics requested.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +21,7 @@ from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, WORK_METRICS
 from healthaudit.config import AuditConfig
 from healthaudit_sandbox.fleet import tiny_zip
+from healthaudit_sandbox.proxy import AwsProxy, Fault
 from tests.support.clock import AT
 
 REGION = "eu-west-1"
@@ -22,14 +30,14 @@ TAGGED = 250
 RESERVED = {"fn-00007": 5, "fn-00100": 10, "fn-00500": 20}
 
 
-def put_hourly(cloudwatch, function: str, metric: str, value: float) -> None:
+def put_hourly(cloudwatch, function: str, metric: str, value: float, end=AT) -> None:
     cloudwatch.put_metric_data(
         Namespace="AWS/Lambda",
         MetricData=[
             {
                 "MetricName": metric,
                 "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                "Timestamp": AT - timedelta(hours=hour, minutes=30),  # the 24 hours before AT
+                "Timestamp": end - timedelta(hours=hour, minutes=30),  # the 24 hours before `end`
                 "Value": value,
             }
             for hour in range(24)
@@ -80,14 +88,15 @@ def test_one_audit_of_1200_functions_makes_the_minimum_calls(big_fleet):
     assert calls["ListEventSourceMappings"] == 1
     assert calls["GetAccountSettings"] == 1
     assert calls["DescribeLogGroups"] == 1
-    # Every function's activity metrics and the account's ClaimedAccountConcurrency; then the other metrics
-    # of the four functions that did any work, never of the 1,196 idle ones.
-    activity = N * len(ACTIVITY_METRICS) + 1
-    work = 4 * len(WORK_METRICS)
-    assert report.metric_queries["fleet"] == activity + work == 3_633
+    # Nine metrics have data: Invocations and ConcurrentExecutions of four functions, Throttles of one. One
+    # listing page names them, and GetMetricData is asked for those nine only, never for the 1,196 idle
+    # functions (the two passes without the listing asked for 3,633 metrics: $0.036 a day against $0.00009).
+    assert calls["ListMetrics"] == 1
+    assert report.metric_queries["fleet"] == 9
     series_queries = report.metric_queries["series"]
-    expected = sum(math.ceil(q / MAX_QUERIES_PER_CALL) for q in (activity, work, series_queries))
-    assert calls["GetMetricData"] == expected == 10  # reading all ten metrics of every function took 26
+    assert calls["GetMetricData"] == 1 + math.ceil(series_queries / MAX_QUERIES_PER_CALL) == 2
+    (metrics_part,) = [part for part in report.cost.parts if part.item == "CloudWatch GetMetricData"]
+    assert metrics_part.quantity == 9 + series_queries
     # Reservations total 35: the throttled function first (10), then by peak concurrency: fn-00500 (20),
     # then fn-00003 / fn-00004 (none) until fn-00007's 5 would be found - but fn-00007 never ran, so the
     # search ends with the candidates, never touching the 1,196 idle functions.
@@ -122,19 +131,82 @@ def traced_functions(sandbox, account: str, names: tuple[str, ...], log_groups: 
     return session
 
 
-def test_the_work_metrics_are_read_for_every_function_that_did_any_work(sandbox):
-    """Activity is an invocation, a throttled request or a queued event: a function throttled outright or
-    whose queued events all expired did work, though it never ran."""
-    session = traced_functions(sandbox, "400000000007", ("idle", "throttled-outright", "queued-and-dropped"))
+def seed_work_without_invocations(sandbox, account: str, end=AT):
+    """A function throttled outright and one whose queued events all expired did work, though neither ran."""
+    session = traced_functions(sandbox, account, ("idle", "throttled-outright", "queued-and-dropped"))
     cloudwatch = session.client("cloudwatch")
-    put_hourly(cloudwatch, "throttled-outright", "Throttles", 5)
-    put_hourly(cloudwatch, "queued-and-dropped", "AsyncEventsReceived", 3)
-    put_hourly(cloudwatch, "queued-and-dropped", "AsyncEventsDropped", 3)
-    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
-    assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
+    put_hourly(cloudwatch, "throttled-outright", "Throttles", 5, end)
+    put_hourly(cloudwatch, "queued-and-dropped", "AsyncEventsReceived", 3, end)
+    put_hourly(cloudwatch, "queued-and-dropped", "AsyncEventsDropped", 3, end)
+    return session
+
+
+def assert_work_without_invocations_found(report) -> None:
     found = {(f.function_name, f.check_id) for f in report.active_findings}
     assert {("throttled-outright", "throttled"), ("queued-and-dropped", "async-events-dropped")} <= found
     assert not {check for name, check in found if name == "idle"}
+
+
+def test_get_metric_data_is_asked_only_for_the_metrics_that_list_metrics_lists(sandbox):
+    session = seed_work_without_invocations(sandbox, "400000000007")
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
+    assert report.api_calls["ListMetrics"] == 1
+    assert report.metric_queries["fleet"] == 3  # Throttles; AsyncEventsReceived and AsyncEventsDropped
+    assert_work_without_invocations_found(report)
+
+
+def test_a_range_older_than_the_listings_two_weeks_is_read_in_two_passes(sandbox):
+    """ListMetrics tells nothing of data older than two weeks: a window ending seven days ago, whose baseline
+    starts fifteen days ago, is read without it, every function's activity then the busy ones' work metrics."""
+    end = AT - timedelta(days=7)
+    session = seed_work_without_invocations(sandbox, "400000000008", end)
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=end)
+    assert "ListMetrics" not in report.api_calls
+    assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
+    assert_work_without_invocations_found(report)
+
+
+def test_list_metrics_denied_means_the_two_passes_and_no_finding_lost(sandbox):
+    """A member role deployed before cloudwatch:ListMetrics was granted: the read costs more, loses nothing."""
+    session = seed_work_without_invocations(sandbox, "400000000009")
+    denied = Fault("ListMetrics", code="AccessDenied", status=403)
+    with AwsProxy(sandbox.endpoint, faults=[denied]) as proxy:
+        report = audit(AwsClients(session, region=REGION, endpoint_url=proxy.endpoint), AuditConfig(), at=AT)
+    assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
+    assert_work_without_invocations_found(report)
+
+
+def test_sandbox_list_metrics_lists_only_metrics_with_data_in_the_past_two_weeks_500_a_page(sandbox):
+    """API_ListMetrics.html: "Up to 500 results are returned for any one call" and ListMetrics "doesn't return
+    information about metrics if those metrics haven't reported data in the past two weeks"."""
+    session = sandbox.session_for_account("400000000010", region=REGION)
+    cloudwatch = session.client("cloudwatch")
+    now = datetime.now(UTC)
+
+    def put(function: str, age: timedelta) -> None:
+        cloudwatch.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                    "Timestamp": now - age,
+                    "Value": 1.0,
+                }
+            ],
+        )
+
+    for index in range(501):
+        put(f"recent-{index:03d}", timedelta(days=13))
+    put("stale", timedelta(days=15))
+    pages = list(cloudwatch.get_paginator("list_metrics").paginate(Namespace="AWS/Lambda"))
+    assert [len(page["Metrics"]) for page in pages] == [500, 1]
+    listed = {m["Dimensions"][0]["Value"] for page in pages for m in page["Metrics"]}
+    assert listed == {f"recent-{index:03d}" for index in range(501)}  # "stale" reported data 15 days ago
+    only = cloudwatch.list_metrics(
+        Namespace="AWS/Lambda", Dimensions=[{"Name": "FunctionName", "Value": "recent-007"}]
+    )["Metrics"]
+    assert [m["Dimensions"] for m in only] == [[{"Name": "FunctionName", "Value": "recent-007"}]]
 
 
 def test_no_reservations_in_the_account_means_no_lookups(sandbox):

@@ -25,7 +25,7 @@ from healthaudit.fanout.merge import merge_reports
 from healthaudit.fanout.plan import plan_targets
 from healthaudit.fanout_permissions import member_role_permissions
 from healthaudit.model import AuditReport, AuditWindow, ConsolidatedReport, Finding, Severity, Target
-from healthaudit.publish.digest import build_grouped_digest
+from healthaudit.publish.digest import MAIN_MESSAGE_CHARS, build_grouped_digest, message_chars
 from healthaudit.schema import load_consolidated_schema
 from healthaudit_sandbox import fleet as fleet_module
 from healthaudit_sandbox.fleet import seed_fleet
@@ -83,15 +83,17 @@ def _definition(resources: dict[str, Any]) -> dict[str, Any]:
 
 
 def _substituted(resources: dict[str, Any]) -> dict[str, Any]:
-    """The definition as CloudFormation hands it to Step Functions, with example ARNs substituted."""
+    """The definition as CloudFormation hands it to Step Functions, with example values substituted."""
     text = json.dumps(_definition(resources))
     names = resources["AuditStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    examples = {
+        "LambdaInvoke": "arn:aws:states:::lambda:invoke",
+        "S3GetObject": "arn:aws:states:::s3:getObject",
+        "S3PutObject": "arn:aws:states:::s3:putObject",
+        "ReportBucket": "healthaudit-reports-example",
+    }
     for name in names:
-        value = (
-            "arn:aws:states:::lambda:invoke"
-            if name == "LambdaInvoke"
-            else f"arn:aws:lambda:eu-west-1:123456789012:function:healthaudit-{name}"
-        )
+        value = examples.get(name, f"arn:aws:lambda:eu-west-1:123456789012:function:healthaudit-{name}")
         text = text.replace("${" + name + "}", value)
     assert "${" not in text, "a placeholder without a DefinitionSubstitutions entry"
     return json.loads(text)
@@ -130,12 +132,23 @@ def test_asl_validator_is_the_pinned_version(asl_validator):
     assert f"ASL_VALIDATOR_VERSION := {ASL_VALIDATOR_VERSION}" in (ROOT / "Makefile").read_text()
 
 
-def test_map_audits_each_target_with_concurrency_retry_and_catch(resources):
+def test_map_is_distributed_over_the_plan_in_s3_with_concurrency_retry_catch_and_small_results(resources):
     definition = _definition(resources)
     assert definition["StartAt"] == "Plan"
     assert definition["States"]["Plan"]["Next"] == "AuditTargets"
     fan_out = definition["States"]["AuditTargets"]
-    assert fan_out["Type"] == "Map" and fan_out["ItemsPath"] == "$.targets" and fan_out["Next"] == "Merge"
+    assert fan_out["Type"] == "Map" and fan_out["Next"] == "Merge" and "ItemsPath" not in fan_out
+    # Items from the plan in S3, results to S3: the state holds neither (256 KiB per state).
+    assert fan_out["ItemReader"] == {
+        "Resource": "${S3GetObject}",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "${ReportBucket}", "Key.$": "$.plan_key"},
+    }
+    assert fan_out["ResultWriter"] == {
+        "Resource": "${S3PutObject}",
+        "Parameters": {"Bucket": "${ReportBucket}", "Prefix": "fanout/results"},
+    }
+    assert fan_out["ResultPath"] == "$.map_run" and fan_out["ToleratedFailurePercentage"] == 100
     # MaxConcurrency comes from the template parameter through the plan's output.
     assert fan_out["MaxConcurrencyPath"] == "$.max_concurrency"
     plan_env = resources["PlanFunction"]["Properties"]["Environment"]["Variables"]
@@ -143,14 +156,28 @@ def test_map_audits_each_target_with_concurrency_retry_and_catch(resources):
     assert resources["AuditStateMachine"]["Condition"] == "IsMultiAccount"
 
     processor = fan_out["ItemProcessor"]
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     task = processor["States"][processor["StartAt"]]
     assert task["Parameters"]["FunctionName"] == "${AuditFunctionArn}"
     assert any(set(retry["ErrorEquals"]) >= LAMBDA_SERVICE_ERRORS for retry in task["Retry"])
     (catch,) = task["Catch"]
-    assert catch["ErrorEquals"] == ["States.ALL"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.error"
+    # Each child's result keeps only what the merge reads.
     recorded = processor["States"][catch["Next"]]
     assert recorded["Type"] == "Pass" and recorded.get("End") is True
-    assert recorded["Parameters"] == {"target.$": "$.target", "error.$": catch["ResultPath"]}
+    assert recorded["Parameters"] == {
+        "account.$": "$.target.account",
+        "region.$": "$.target.region",
+        "error.$": "$.error",
+    }
+    choice = processor["States"][task["Next"]]
+    (audited,) = choice["Choices"]
+    assert choice["Default"] == catch["Next"] and audited["Variable"] == "$.report_key"
+    assert processor["States"][audited["Next"]]["Parameters"] == {
+        "account.$": "$.target.account",
+        "region.$": "$.target.region",
+        "report_key.$": "$.report_key",
+    }
     for state in ("Plan", "Merge"):
         assert any(set(r["ErrorEquals"]) >= LAMBDA_SERVICE_ERRORS for r in definition["States"][state]["Retry"])
 
@@ -169,15 +196,41 @@ def test_parameter_defaults_and_schedules(resources):
     assert set(delivered) == set(sample) and set(delivered["targets"]) == set(sample["targets"])
 
 
-def test_state_machine_may_invoke_only_the_three_functions(resources):
-    (policy,) = resources["AuditStateMachine"]["Properties"]["Policies"]
-    (statement,) = policy["Statement"]
-    assert statement["Action"] == "lambda:InvokeFunction"
-    assert statement["Resource"] == [
-        {"Fn::GetAtt": ["PlanFunction", "Arn"]},
-        {"Fn::GetAtt": ["AuditFunction", "Arn"]},
-        {"Fn::GetAtt": ["MergeFunction", "Arn"]},
-    ]
+def test_state_machine_role_grants_what_a_distributed_map_needs_and_no_more(resources):
+    """https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html: StartExecution on
+    the state machine, DescribeExecution on its executions, the ItemReader's GetObject, the ResultWriter's
+    PutObject, GetObject, ListMultipartUploadParts and AbortMultipartUpload, each on its own prefix."""
+    from healthaudit.fanout_permissions import STATE_MACHINE_PERMISSIONS
+
+    properties = resources["AuditStateMachine"]["Properties"]
+    assert properties["Name"] == {"Fn::Sub": "${AWS::StackName}-audit"}
+    (policy,) = properties["Policies"]
+    granted = {s["Sid"]: (s["Action"], s["Resource"]) for s in policy["Statement"]}
+    machine = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+    assert granted == {
+        "InvokeAuditFunctions": (
+            "lambda:InvokeFunction",
+            [{"Fn::GetAtt": [name, "Arn"]} for name in ("PlanFunction", "AuditFunction", "MergeFunction")],
+        ),
+        "StartChildWorkflows": (
+            "states:StartExecution",
+            {"Fn::Sub": f"{machine}:stateMachine:${{AWS::StackName}}-audit"},
+        ),
+        "DescribeChildWorkflows": (
+            "states:DescribeExecution",
+            [
+                {"Fn::Sub": f"{machine}:execution:${{AWS::StackName}}-audit:*"},
+                {"Fn::Sub": f"{machine}:execution:${{AWS::StackName}}-audit/*"},
+            ],
+        ),
+        "ReadPlans": ("s3:GetObject", {"Fn::Sub": "${ReportBucket.Arn}/fanout/plans/*"}),
+        "WriteMapResults": (
+            ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+            {"Fn::Sub": "${ReportBucket.Arn}/fanout/results/*"},
+        ),
+    }
+    actions = {a for action, _ in granted.values() for a in ([action] if isinstance(action, str) else action)}
+    assert actions == set(STATE_MACHINE_PERMISSIONS)
 
 
 def test_audit_function_assumes_only_the_member_role_and_only_when_multi_account(resources):
@@ -360,36 +413,45 @@ def test_plan_from_organizations_with_an_ou_filter_and_a_suspended_account(sandb
     aim_environment_at(management, sandbox.endpoint, HOME, monkeypatch)
     monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_NAME", ROLE)
     monkeypatch.setenv("HEALTHAUDIT_MAX_CONCURRENCY", "10")
-    with provisioned(management, HOME, monkeypatch, multi_account=True):
+    with provisioned(management, HOME, monkeypatch, multi_account=True) as stack:
         event = {
             "time": iso(AT),
             "targets": {"accounts": "organization", "organizational_units": prod, "regions": HOME},
         }
-        planned = load_function("plan").lambda_handler(event, LambdaContext())["targets"]
+        planned = stored(stack, load_function("plan").lambda_handler(event, LambdaContext())["plan_key"])
         event["targets"]["organizational_units"] = ""
-        organization = load_function("plan").lambda_handler(event, LambdaContext())["targets"]
+        organization = stored(stack, load_function("plan").lambda_handler(event, LambdaContext())["plan_key"])
     assert {target["account"] for target in planned} == {in_prod, in_nested}
     assert {target["account"] for target in organization} == {"710000000100", in_prod, in_nested, elsewhere}
 
 
-def test_events_plan_json_through_the_plan_handler(monkeypatch):
+def test_events_plan_json_through_the_plan_handler_writes_the_maps_items_to_s3(sandbox, monkeypatch):
+    session = sandbox.session_for_account("710000000300", region=HOME)
+    aim_environment_at(session, sandbox.endpoint, HOME, monkeypatch)
     monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_NAME", ROLE)
     monkeypatch.setenv("HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID", EXTERNAL_ID)  # even if set, the plan never reads it
     monkeypatch.setenv("HEALTHAUDIT_MAX_CONCURRENCY", "7")
-    monkeypatch.setenv("AWS_REGION", HOME)
     event = json.loads((ROOT / "events" / "plan.json").read_text())
-    output = load_function("plan").lambda_handler(event, LambdaContext())
-    assert output["time"] == event["time"] and output["max_concurrency"] == 7
-    assert [(t["account"], t["region"]) for t in output["targets"]] == [
+    with provisioned(session, HOME, monkeypatch, multi_account=True) as stack:
+        output = load_function("plan").lambda_handler(event, LambdaContext(aws_request_id="plan-request-1"))
+        targets = stored(stack, output["plan_key"])
+    # The state carries the plan's key and a count; the targets are in S3, under the prefix the role may write.
+    assert output == {
+        "time": event["time"],
+        "max_concurrency": 7,
+        "targets_planned": 4,
+        "plan_key": f"fanout/plans/dt={event['time'][:10]}/plan-request-1.json",
+    }
+    assert [(t["account"], t["region"]) for t in targets] == [
         ("111111111111", "eu-west-1"),
         ("111111111111", "us-east-1"),
         ("222222222222", "eu-west-1"),
         ("222222222222", "us-east-1"),
     ]
-    assert all(set(t) == {"account", "region", "role_arn"} for t in output["targets"])
-    assert EXTERNAL_ID not in json.dumps(output)
+    assert all(set(t) == {"account", "region", "role_arn"} for t in targets)
+    assert EXTERNAL_ID not in json.dumps(output) + json.dumps(targets)
     item = json.loads((ROOT / "events" / "audit-target.json").read_text())
-    assert item["target"] == output["targets"][0]  # a Map item is one planned target
+    assert item["target"] == targets[0]  # a Map item is one planned target
 
 
 # -- the sandbox's AssumeRole --------------------------------------------------------------------
@@ -510,11 +572,13 @@ def auditor_env(sandbox, monkeypatch, fresh_parameter_providers):
         yield stack
 
 
-def run_map(audit_app, plan_output: dict) -> list[dict]:
-    """The Map state: one audit invocation per target; the Catch records {target, error}."""
+def run_map(audit_app, targets: list[dict], time: str) -> list[dict]:
+    """An inline Map: one audit invocation per target; the Catch records {target, error}. (The template's
+    Distributed Map is executed in tests/integration/test_state_machine.py; the merge still reads an
+    inline Map's results, from executions started before it.)"""
     results = []
-    for target in plan_output["targets"]:
-        item = {"target": target, "time": plan_output["time"]}
+    for target in targets:
+        item = {"target": target, "time": time}
         assert EXTERNAL_ID not in json.dumps(item)
         try:
             results.append(json.loads(json.dumps(audit_app.lambda_handler(item, LambdaContext()))))
@@ -534,9 +598,9 @@ def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target
     planned = [{"account": a, "region": r} for a in member_accounts for r in REGIONS]
     planned.append({"account": BROKEN, "region": HOME})
     plan_output = load_function("plan").lambda_handler({"time": iso(AT), "targets": planned}, LambdaContext())
-    assert len(plan_output["targets"]) == 7
+    assert plan_output["targets_planned"] == 7
 
-    results = run_map(load_function("audit"), plan_output)
+    results = run_map(load_function("audit"), stored(auditor_env, plan_output["plan_key"]), plan_output["time"])
     failed = [r for r in results if "error" in r]
     assert [r["target"]["account"] for r in failed] == [BROKEN]
     # The unreachable target is the audit's answer, not a function error the Map's Catch turned into one.
@@ -587,9 +651,9 @@ def test_fan_out_over_three_accounts_and_two_regions_with_one_unreachable_target
     (digest,) = auditor_env["slack"].messages  # ONE message for the whole run
     blocks = json.dumps(digest["blocks"])
     assert len(digest["blocks"]) <= 50
-    for account in (*member_accounts, BROKEN):
-        assert f"Account {account}" in blocks
-    assert "not audited" in blocks and "AccessDenied" in blocks and "fraud-scoring" in blocks
+    assert "`error-rate-high` *6*" in blocks  # fraud-scoring in each of the 6 targets, counted per check
+    assert "*1 target*: AssumeRoleFailed: cannot assume arn:" in blocks and "AccessDenied" in blocks  # by reason
+    assert f"({BROKEN} {HOME})" in blocks and "fraud-scoring" in blocks
     assert "1 not audited" in digest["text"]
 
 
@@ -645,8 +709,9 @@ def test_grouped_digest_stays_within_block_kit_limits_for_many_accounts():
     assert consolidated.targets_audited == 228 and consolidated.targets_not_audited == 12
     text, blocks = build_grouped_digest(consolidated, "s3://bucket/reports/consolidated/report.json")
     rendered = [block.to_dict() for block in blocks]
-    assert len(rendered) <= 50
-    assert "more accounts in the consolidated report" in json.dumps(rendered)
+    assert len(rendered) <= 50 and message_chars(blocks) <= MAIN_MESSAGE_CHARS
+    assert "`throttled` *9,120*" in json.dumps(rendered)  # 228 targets x 40, counted per check
+    assert "*12 targets*: States.Timeout" in json.dumps(rendered)  # the failures, grouped by reason
     for block in rendered:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000

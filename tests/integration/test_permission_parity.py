@@ -11,17 +11,11 @@ from __future__ import annotations
 import pytest
 
 from healthaudit_sandbox.authorization import recorded_calls, refused_calls
+from tests.support.process_groups import FUNCTION_RUNNING_MODULES
 from tests.support.stack_roles import FUNCTIONS, STACK_NAME, deployed_template, member_role_policies
 
 pytestmark = pytest.mark.after_all_other_tests
 
-#: The modules whose tests run the functions under their roles (the parity needs all of them).
-FUNCTION_RUNNING_MODULES = (
-    "tests/integration/test_pipeline.py",
-    "tests/integration/test_duplicates.py",
-    "tests/integration/test_fanout.py",
-    "tests/contract/test_local_invoke.py",
-)
 #: Granted for the Lambda service's plumbing, which sends with the function's role; the code never calls it.
 SERVICE_PLUMBING = {"sqs:SendMessage": "the on-failure destination (EventInvokeConfig), sent by Lambda itself"}
 _IDEMPOTENCY_GET = (

@@ -111,7 +111,9 @@ def test_report_landing_in_s3_posts_the_digest_once(deployed):
     digest, details = deployed["slack"].messages
     assert digest["channel"] == "C0123456789" and "fraud-scoring" in json.dumps(digest["blocks"])
     assert details["thread_ts"] == response["slack_ts"]  # full details in the thread
-    assert "report.html" in json.dumps(digest["blocks"])  # the pre-signed link to the HTML report
+    link = f"https://{REGION}.console.aws.amazon.com/s3/object/{deployed['bucket']}?region={REGION}&amp;prefix="
+    assert link + REPORT_KEY.replace("=", "%3D").replace(".json", ".html") in json.dumps(digest["blocks"])
+    assert "X-Amz-" not in json.dumps(digest["blocks"])  # never a pre-signed link: it dies with the session
     outcome = stored_report(deployed["s3"], deployed["bucket"], REPORT_KEY.replace("report.json", "notify.json"))
     assert outcome["status"] == "posted"
 
@@ -188,7 +190,7 @@ def test_manual_run_posts_only_when_its_event_asks(deployed):
     outcome = notify.lambda_handler(report_created_event(deployed["bucket"], MANUAL_KEY), LambdaContext())
     assert outcome["status"] == "posted" and outcome["report_key"] == MANUAL_KEY
     digest, _details = deployed["slack"].messages
-    assert f"/manual/dt%3D{day(AT)}/" in json.dumps(digest["blocks"])  # the link: its own report, key URL-encoded
+    assert f"&amp;prefix=manual/dt%3D{day(AT)}/" in json.dumps(digest["blocks"])  # its own report, key URL-encoded
     assert f"/{MANUAL_RUN_ID}/report.html" in json.dumps(digest["blocks"])
     recorded = stored_report(deployed["s3"], deployed["bucket"], MANUAL_KEY.replace("report.json", "notify.json"))
     assert recorded["status"] == "posted"
@@ -278,14 +280,11 @@ def test_run_against_the_sandbox_endpoint_matches_the_seeded_problems(aws_env, s
     assert {f["status"] for f in report["functions"]} == {"healthy", "unhealthy"}
 
 
-def test_run_table_output_names_each_finding(aws_env, sandbox, capsys, tmp_path):
+def test_run_writes_the_chosen_format_to_the_output_file_and_nothing_to_stdout(aws_env, sandbox, capsys, tmp_path):
     output = tmp_path / "report.json"
-    code = main(["run", "--region", REGION, "--at", AT.isoformat(), "--output", str(output)])
+    code = main(["run", "--region", REGION, "--at", AT.isoformat(), "--format", "json", "--output", str(output)])
     assert code == 0
-    table = capsys.readouterr().out
-    for fn in FLEET:
-        for check_id in fn.expect:
-            assert any(check_id in line and fn.name in line for line in table.splitlines()), (check_id, fn.name)
+    assert capsys.readouterr().out == ""
     assert json.loads(output.read_text())["functions_audited"] == len(FLEET)
 
 
@@ -325,7 +324,7 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     from datetime import timedelta
 
     from healthaudit.pipeline import audit_and_publish
-    from healthaudit.publish.digest import build_digest
+    from healthaudit.publish.digest import build_details, build_digest
 
     session = sandbox.session_for_account("300000000002", region=REGION)
     seed_fleet(session, AT, [fn for fn in FLEET if fn.name in ("nightly-cleanup", "audit-trail", "orders-api")])
@@ -360,8 +359,10 @@ def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox
     resolved_part = html[html.index("Resolved") :]
     assert "nightly-cleanup" in resolved_part
     _, blocks = build_digest(second, outcome.report_url)
-    digest = json.dumps([block.to_dict() for block in blocks])
-    assert "Resolved since the previous audit (1)" in digest and "nightly-cleanup" in digest
+    assert "1 resolved" in json.dumps([block.to_dict() for block in blocks])  # counted in the digest...
+    ((_, thread),) = build_details(second, outcome.report_url)
+    listed = json.dumps([block.to_dict() for block in thread])
+    assert "Resolved since the previous audit (1)" in listed and "nightly-cleanup" in listed  # ...listed in its thread
 
 
 def test_two_daily_audits_under_the_deployed_role_read_history_and_post_on_first_delivery(deployed):

@@ -12,9 +12,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from healthaudit.config import SlackConfig
+from healthaudit.config import AuditConfig, SlackConfig
 from healthaudit.model import AuditReport, AuditWindow, CoverageGap, DataSource, Finding, Severity
-from healthaudit.publish.digest import FRAME_BLOCKS, MAX_BLOCKS, build_details, build_digest, shorten
+from healthaudit.publish.digest import (
+    MAIN_MESSAGE_CHARS,
+    SEVERITY_MARKS,
+    block_texts,
+    build_details,
+    build_digest,
+    message_chars,
+    shorten,
+)
+from healthaudit.publish.outcome import post_report_digest
 from healthaudit.publish.slack import (
     SlackConfigError,
     checked_webhook_url,
@@ -108,42 +117,6 @@ def client(slack, sleeps) -> WebClient:
 # -- the digest ------------------------------------------------------------------------------
 
 
-def test_digest_of_a_small_report():
-    text, blocks = build_digest(
-        report(
-            [
-                finding("logger", Severity.LOW, "tracing-disabled"),
-                finding("orders-api", Severity.HIGH, "throttled"),
-                finding("payments", Severity.CRITICAL, "async-events-dropped"),
-                finding("quiet-one", Severity.CRITICAL, "error-rate-high", suppressed_by="config suppression"),
-                finding("reports", Severity.MEDIUM, "duration-near-timeout"),
-            ]
-        ),
-        REPORT_URL,
-    )
-    blocks = as_dicts(blocks)
-
-    assert blocks[0] == {
-        "type": "header",
-        "text": {"type": "plain_text", "text": "Lambda health audit: 123456789012 eu-west-1", "emoji": True},
-    }
-    context = " ".join(texts([blocks[1]]))
-    assert "2024-05-01 06:00 – 2024-05-02 06:00 UTC" in context
-    assert "42 functions audited" in context
-    assert "*1* critical · *1* high · *1* medium · *1* low · 1 suppressed" in context
-    found = sections(blocks)
-    assert [s.split("*")[1] for s in found] == ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
-    assert "quiet-one" not in json.dumps(blocks)  # suppressed findings are not in the digest
-    assert "_Fix:_ Remedy for async-events-dropped." in found[0]
-    console = "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/payments?tab=monitoring"
-    assert f"<{console}|payments>: 12 of 1000 invocations throttled" in found[0]
-    assert f"<{REPORT_URL}|Full report>" in texts(blocks)[-1]
-    assert "more" not in json.dumps(blocks)
-    assert text == (
-        "Lambda health audit 123456789012 eu-west-1: 4 findings (1 critical, 1 high, 1 medium, 1 low) in 42 functions"
-    )
-
-
 @pytest.mark.parametrize(
     "findings, gaps, says, never",
     [
@@ -162,39 +135,34 @@ def test_quiet_day_is_one_short_message(findings, gaps, says, never):
     assert "Full report: `s3://audit-bucket/reports/2024-05-02.json`" in blocks[0]["text"]["text"]
 
 
+def finding_lines(blocks) -> list[str]:
+    """The main message's finding lines (Block objects or their dicts): those that start with a severity mark."""
+    marks = tuple(SEVERITY_MARKS.values())
+    found = block_texts(blocks) if blocks and not isinstance(blocks[0], dict) else texts(blocks)
+    return [line for text in found for line in text.split("\n") if line.startswith(marks)]
+
+
 @pytest.mark.parametrize("max_findings", [10, 40, 1000])
-def test_a_huge_report_is_summarised_within_block_kit_limits(max_findings, client, slack):
+def test_a_huge_report_is_summarised_and_slack_accepts_the_digest_and_its_thread(max_findings, client, slack):
     severities = list(Severity)
     many = [
         finding(f"fn-{i:03d}", severities[i % 5], message=("word " * 700).strip() + f" #{i}", check_id=f"check-{i % 7}")
         for i in range(500)
     ]
-    text, blocks = build_digest(report(many, functions_audited=500, gaps=2), REPORT_URL, max_findings=max_findings)
-    payload = as_dicts(blocks)
+    audited = report(many, functions_audited=500, gaps=2)
+    text, blocks = build_digest(audited, REPORT_URL, max_findings=max_findings)
 
-    assert len(payload) <= 50
-    assert all(len(s) <= 3000 for s in sections(payload))
-    shown = len(sections(payload))
-    assert shown == min(max_findings, MAX_BLOCKS - FRAME_BLOCKS)
-    assert any(f"…and {500 - shown} more findings in the full report" in t for t in texts(payload))
-    assert any("2 coverage gaps" in t for t in texts(payload))
-    assert all("*CRITICAL*" in s for s in sections(payload))  # 100 critical ones: the worst come first
-    # The Slack-compatible server, which enforces the limits, accepts it.
-    post_digest(client, CHANNEL, text, blocks)
-    assert [p.status for p in slack.posts] == [200] and slack.posts[0].answer["ok"] is True
-
-
-def test_an_overlong_message_is_shortened_at_a_word_boundary():
-    words = [f"w{i}x" for i in range(1000)]
-    message = " ".join(words)
-    assert len(message) > 5000
-
-    (section,) = sections(as_dicts(build_digest(report([finding(message=message)]), None)[1]))
-
-    assert len(section) <= 3000
-    kept = section.split("|orders-api>: ", 1)[1].split("…", 1)[0]
-    assert message.startswith(kept) and message[len(kept)] == " "  # whole words, cut at a space
-    assert section.split("…", 1)[1].startswith("\n_Fix:_ Remedy for throttled.")  # remediation kept
+    assert message_chars(blocks) <= MAIN_MESSAGE_CHARS
+    shown = len(finding_lines(blocks))
+    assert 1 <= shown <= max_findings
+    assert f"…and {500 - shown} more findings in the thread" in block_texts(blocks)[-1]
+    assert all(line.startswith("🟥 *CRITICAL*") for line in finding_lines(blocks))  # the worst come first
+    # The Slack-compatible server, which enforces Block Kit's limits, accepts the digest and every reply.
+    ts = post_digest(client, CHANNEL, text, blocks)
+    for reply_text, reply in build_details(audited, REPORT_URL):
+        post_digest(client, CHANNEL, reply_text, reply, thread_ts=ts)
+    assert all(p.status == 200 and p.answer["ok"] for p in slack.posts) and len(slack.posts) >= 2
+    assert all(m["thread_ts"] == ts for m in slack.messages[1:])
 
 
 @pytest.mark.parametrize(
@@ -409,17 +377,17 @@ def test_server_incoming_webhook(slack):
 
 def test_details_thread_lists_every_finding_within_limits(client, slack):
     many = [finding(f"fn-{i:03d}", Severity.HIGH, message="slow " * 50) for i in range(500)]
-    text, blocks = build_details(report(many, functions_audited=500))
-    payload = as_dicts(blocks)
-    assert len(payload) <= 50 and all(len(s) <= 3000 for s in sections(payload))
-    listed = sum(s.count("• ") for s in sections(payload))
-    assert 0 < listed < 500
-    assert any(f"…and {500 - listed} more in the full report" in t for t in texts(payload))
+    messages = build_details(report(many, functions_audited=500), REPORT_URL)
     ts = post_digest(client, CHANNEL, "digest", [])
-    post_digest(client, CHANNEL, text, blocks, thread_ts=ts)  # the server enforces the same limits
+    for text, blocks in messages:
+        post_digest(client, CHANNEL, text, blocks, thread_ts=ts)  # the server enforces Block Kit's limits
+    listed = "\n".join(text for _, blocks in messages for text in block_texts(blocks))
+    assert all(f"|fn-{i:03d}>: slow" in listed for i in range(500))  # every one, with its link
+    assert listed.count("_Fix:_ Remedy for throttled.") == 1  # the fix once, for the 500
+    assert [m["thread_ts"] for m in slack.messages[1:]] == [ts] * len(messages)
 
 
-def test_history_comes_first_new_findings_then_ongoing_then_resolved():
+def test_severity_comes_before_new_and_what_was_resolved_is_counted_then_listed_in_the_thread():
     from dataclasses import replace as changed
 
     ongoing = changed(finding("old-fn", Severity.CRITICAL), status="ongoing", first_seen="2026-11-20T06:00:00Z")
@@ -427,11 +395,58 @@ def test_history_comes_first_new_findings_then_ongoing_then_resolved():
     fixed = changed(finding("fixed-fn", Severity.HIGH), status="resolved")
     audited = changed(report([ongoing, new]), resolved=(fixed,), previous_report="reports/dt=2026-11-27/x.json")
     _, blocks = build_digest(audited, REPORT_URL)
-    body = sections(as_dicts(blocks))
-    assert "new-fn" in body[0] and "*NEW*" in body[0]  # new before a worse ongoing one
-    assert "old-fn" in body[1] and "since 2026-11-20" in body[1]
-    assert "Resolved since the previous audit (1)" in body[2] and "fixed-fn" in body[2]
-    assert any("*1* new · *1* resolved since the previous audit" in t for t in texts(as_dicts(blocks)))
+    lines = finding_lines(blocks)
+    assert "old-fn" in lines[0] and "_new_" not in lines[0]  # an ongoing CRITICAL above a new LOW
+    assert "new-fn" in lines[1] and lines[1].endswith(" · _new_")
+    assert "1 new · 1 resolved" in block_texts(blocks)[1]
+    ((_, thread),) = build_details(audited, REPORT_URL)
+    assert "Resolved since the previous audit (1)" in block_texts(thread)[-1] and "fixed-fn" in block_texts(thread)[-1]
+
+
+def test_the_demo_digest_fits_the_budget_and_slack_accepts_it_and_its_thread(demo_run, client, slack):
+    demo = AuditReport.from_dict(json.loads((demo_run.output / "demo-report.json").read_text()))
+    assert len(demo.active_findings) > 10  # more than the main message may list
+
+    text, blocks = build_digest(demo, REPORT_URL)
+
+    assert message_chars(blocks) <= MAIN_MESSAGE_CHARS
+    shown = finding_lines(blocks)
+    assert 1 <= len(shown) <= 10
+    ranks = [list(Severity).index(Severity(line.split("*")[1].lower())) for line in shown]
+    assert ranks == sorted(ranks)  # the worst first
+    ts = post_digest(client, CHANNEL, text, blocks)
+    replies = build_details(demo, REPORT_URL)
+    for reply_text, reply in replies:
+        post_digest(client, CHANNEL, reply_text, reply, thread_ts=ts)
+    thread = "\n".join(t for _, reply in replies for t in block_texts(reply))
+    assert all(f"|{active.function_name}>: " in thread for active in demo.active_findings)  # each one, linked
+    assert all(p.answer["ok"] for p in slack.posts)
+
+
+def test_post_report_digest_posts_the_digest_then_its_thread(slack):
+    config = AuditConfig(slack=SlackConfig(channel=CHANNEL))
+    environ = {"SLACK_BOT_TOKEN": TOKEN, "HEALTHAUDIT_SLACK_API_URL": slack.api_url}
+    audited = report([finding(f"fn-{i}") for i in range(12)])
+
+    outcome = post_report_digest(audited, config, REPORT_URL, environ)
+
+    assert (outcome.status, outcome.thread_failure) == ("posted", None)
+    digest, *thread = slack.messages
+    assert digest["ts"] == outcome.ts and len(finding_lines(digest["blocks"])) == 10
+    assert "…and 2 more findings in the thread" in json.dumps(digest["blocks"], ensure_ascii=False)
+    assert thread and all(reply["thread_ts"] == outcome.ts for reply in thread)
+
+
+def test_an_incoming_webhook_gets_the_compact_list_pointing_at_the_report(slack):
+    environ = {"SLACK_BOT_TOKEN": slack.webhook_url, "HEALTHAUDIT_SLACK_API_URL": slack.api_url}
+    audited = report([finding(f"fn-{i}") for i in range(12)])
+
+    outcome = post_report_digest(audited, AuditConfig(slack=SlackConfig()), REPORT_URL, environ)
+
+    assert (outcome.status, outcome.ts) == ("posted", None)
+    (posted,) = slack.messages  # a webhook cannot reply in a thread
+    assert len(finding_lines(posted["blocks"])) == 10
+    assert "…and 2 more findings in the full report" in json.dumps(posted["blocks"], ensure_ascii=False)
 
 
 # -- where the token and the digest may go (issue 13) ------------------------------------------

@@ -233,3 +233,59 @@ def create_function_roles(session: Any, stack: dict[str, Any], parameters: dict[
         )
         for logical_id, documents in function_role_policies(stack, parameters).items()
     }
+
+
+STATES_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def function_arn(stack: dict[str, Any], logical_id: str) -> str:
+    """The ARN a function of the stack has (the name SAM derives is irrelevant: handlers are looked up by ARN)."""
+    return f"arn:aws:lambda:{stack['region']}:{stack['account']}:function:{STACK_NAME}-{logical_id}"
+
+
+def state_machine(stack: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """AuditStateMachine as CloudFormation creates it in the sandbox's account: its name, its definition
+    with DefinitionSubstitutions applied (as Step Functions receives it), and its role's name, trust and
+    inline policy documents."""
+    account, region = stack["account"], stack["region"]
+    template = deployed_template(parameters, region)
+    resources = template["Resources"]
+    role_name = f"{STACK_NAME}-AuditStateMachineRole"
+    resolver = Resolver(
+        template,
+        parameters,
+        pseudo=pseudo_parameters(account, region, STACK_NAME),
+        physical={"ReportBucket": stack["bucket"]},
+        attributes={
+            "ReportBucket.Arn": f"arn:aws:s3:::{stack['bucket']}",
+            "AuditStateMachineRole.Arn": f"arn:aws:iam::{account}:role/{role_name}",
+            **{f"{logical_id}.Arn": function_arn(stack, logical_id) for logical_id in FUNCTIONS.values()},
+        },
+    )
+    properties = resolver.resolve(resources["AuditStateMachine"]["Properties"])
+    definition = properties["DefinitionString"]
+    for name, value in properties.get("DefinitionSubstitutions", {}).items():
+        definition = definition.replace("${" + name + "}", str(value))
+    if "${" in definition:
+        raise UnresolvedIntrinsic(f"a placeholder without a DefinitionSubstitutions entry: {definition}")
+    role = resources["AuditStateMachineRole"]["Properties"]
+    return {
+        "name": properties["StateMachineName"],
+        "definition": definition,
+        "role_name": role_name,
+        "trust": resolver.resolve(role["AssumeRolePolicyDocument"]),
+        "policies": [resolver.resolve(p["PolicyDocument"]) for p in role.get("Policies", [])],
+    }
+
+
+def create_state_machine(session: Any, stack: dict[str, Any], parameters: dict[str, str]) -> str:
+    """The state machine and its role, created in the stack's account from the template: its ARN."""
+    machine = state_machine(stack, parameters)
+    role_arn = create_role(session.client("iam"), machine["role_name"], machine["trust"], machine["policies"])
+    sfn = session.client("stepfunctions")
+    return sfn.create_state_machine(
+        name=machine["name"], definition=machine["definition"], roleArn=role_arn, type="STANDARD"
+    )["stateMachineArn"]

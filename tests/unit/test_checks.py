@@ -228,6 +228,19 @@ def test_runtime_deprecated(runtime, as_of, expected):
 
 
 @pytest.mark.parametrize(
+    "as_of, says",
+    [
+        (date(2026, 11, 28), "was deprecated on 2025-12-15 (348 days ago)"),
+        (date(2025, 12, 15), "is deprecated today (2025-12-15)"),
+        (date(2025, 12, 14), "is deprecated on 2025-12-15 (in 1 day)"),
+    ],
+)
+def test_runtime_deprecated_says_how_long_ago_or_how_soon_never_a_negative_count(as_of, says):
+    (observation,) = runtime_deprecated(function(runtime="python3.9", as_of=as_of), Thresholds())
+    assert observation.message == f"runtime python3.9 {says}"
+
+
+@pytest.mark.parametrize(
     "mode, sources, expected",
     [
         ("Active", (), False),

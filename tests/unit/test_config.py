@@ -243,3 +243,16 @@ def test_slack_redirecting_keys_are_refused_naming_the_key(key):
     with pytest.raises(ConfigError, match=rf"config\.slack\.{key}: refused in the config document"):
         load_config({"slack": {"channel": "C0123456789", key: "anything"}})
     assert key not in config_to_dict(load_config({"slack": {"channel": "C0123456789"}}))["slack"]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [(None, 10), (0, 0), (25, 25), (100_000, 100_000), (-1, None), (100_001, None), ("ten", None), (True, None)],
+)
+def test_report_collapse_over_is_a_count_of_functions(raw, expected):
+    document = {} if raw is None else {"report": {"collapse_over": raw}}
+    if expected is None:
+        with pytest.raises(ConfigError, match=r"config\.report\.collapse_over"):
+            load_config(document, source="config")
+    else:
+        assert load_config(document, source="config").report_collapse_over == expected

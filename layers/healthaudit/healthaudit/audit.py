@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable
@@ -15,6 +17,7 @@ from .collect.errors import STOPPED_EARLY
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
 from .collect.snapshot import collect_snapshot, deadline_guard
 from .config import AuditConfig, Thresholds
+from .cost import AUDIT_FUNCTION_MEMORY_MB, audit_cost
 from .history import History
 from .model import (
     AccountSnapshot,
@@ -45,6 +48,7 @@ def audit(
     `history` holds the earlier reports: where the previous audit's log scan ended, and the
     REPORT-record statistics that make the cold-start baseline.
     """
+    started = time.monotonic()
     window = window or config.window_ending_at(at)
     account = account or clients.account_id()
     history = history or History()
@@ -64,6 +68,15 @@ def audit(
     )
     findings = _apply_suppressions(findings, snapshot, config)
     findings, series_queries = _with_hourly_series(clients, findings, snapshot, notes, deadline_guard(time_left))
+    api_calls = clients.api_calls()
+    metric_queries = {"fleet": fleet_queries, "series": series_queries}
+    cost = audit_cost(
+        api_calls,
+        metric_queries,
+        snapshot.logs_bytes_scanned,
+        lambda_seconds=time.monotonic() - started,
+        lambda_memory_mb=int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", AUDIT_FUNCTION_MEMORY_MB)),
+    )
     return AuditReport(
         account=account,
         region=clients.region,
@@ -72,15 +85,16 @@ def audit(
         functions=tuple(_summaries(snapshot, findings)),
         findings=tuple(findings),
         coverage_gaps=snapshot.gaps + tuple(gap for fn in snapshot.functions for gap in _function_gaps(fn)),
-        api_calls=clients.api_calls(),
+        api_calls=api_calls,
         api_errors=clients.api_errors(),
         partial=any(gap.reason == STOPPED_EARLY for gap in snapshot.gaps)
         or any(STOPPED_EARLY in fn.unread.values() for fn in snapshot.functions),
-        metric_queries={"fleet": fleet_queries, "series": series_queries},
+        metric_queries=metric_queries,
         scope=config.scope,
         notes=tuple(notes),
         log_stats=snapshot.log_stats,
         logs_insights_bytes_scanned=snapshot.logs_bytes_scanned,
+        cost=cost,
         service_graph={fn.name: fn.trace_node for fn in snapshot.functions if fn.trace_node is not None},
     )
 
@@ -192,7 +206,8 @@ def check_catalogue() -> list[dict[str, Any]]:
     return [
         {
             "id": spec.id,
-            "severity": spec.severity.value,
+            "severity": spec.severity.words,
+            "severities": [severity.value for severity in spec.severity.levels],
             "title": spec.title,
             "permissions": ", ".join(spec.permissions),
             "remediation": spec.remediation,

@@ -7,11 +7,14 @@ here and per function with `healthaudit:<threshold>` tags.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import json
+import string
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 import jmespath
 import jmespath.exceptions
@@ -70,7 +73,8 @@ class Thresholds:
                 continue
             name = key[len(TAG_PREFIX) :]
             if name not in declared:
-                notes.append(f"tag {key!r}: unknown threshold, expected one of {sorted(declared)}")
+                hint = _did_you_mean(name, declared)
+                notes.append(f"tag {key!r}: unknown threshold{hint}, expected one of {sorted(declared)}")
                 continue
             try:
                 changes[name] = _coerce_threshold(declared[name], raw, f"tag {key}")
@@ -123,8 +127,6 @@ class SlackConfig:
     max_findings: int = 10
     post_when_healthy: bool = True
     """On a day without findings, post a one-line "all healthy" (true) or stay silent (false)."""
-    report_link_hours: int = 24
-    """Lifetime of the pre-signed link to the HTML report (capped by the signing credentials' own expiry)."""
     timeout_seconds: int = 10
     """How long one request to Slack may take; a request that times out is retried by Lambda."""
 
@@ -140,6 +142,12 @@ class AuditConfig:
     slack: SlackConfig | None = None
     bucket: str | None = None
     report_prefix: str = "reports/"
+    report_viewer_url: str | None = None
+    report_collapse_over: int = 10
+    """A check firing on more functions than this takes one row of the HTML report's triage table."""
+    """Where the digest links a stored report: an https URL with {key} (and optionally {bucket}, {region})
+    placeholders; by default the S3 console's page of the object. Never a pre-signed URL, which dies
+    with the Lambda role's session."""
     max_concurrent_queries: int = 20
     """Logs Insights queries in flight at once; the account's quota is 100 for everyone."""
     query_deadline_seconds: int = 300
@@ -267,7 +275,7 @@ def load_config(document: Any, source: str = "config") -> AuditConfig:
     doc = _mapping(document, source, _TOP_LEVEL)
     window = _mapping(doc.get("window", {}), f"{source}.window", {"hours", "baseline_days"})
     thresholds = _load_thresholds(doc.get("thresholds", {}), f"{source}.thresholds")
-    report = _mapping(doc.get("report", {}), f"{source}.report", {"bucket", "prefix"})
+    report = _mapping(doc.get("report", {}), f"{source}.report", {"bucket", "prefix", "viewer_url", "collapse_over"})
     logs = _mapping(doc.get("logs", {}), f"{source}.logs", {"max_concurrent_queries", "query_deadline_seconds"})
     config = AuditConfig(
         window_hours=_integer(window.get("hours", 24), f"{source}.window.hours", 1, 24 * 14),
@@ -279,6 +287,8 @@ def load_config(document: Any, source: str = "config") -> AuditConfig:
         slack=_load_slack(doc.get("slack"), f"{source}.slack"),
         bucket=_optional_string(report.get("bucket"), f"{source}.report.bucket"),
         report_prefix=_prefix(report.get("prefix", "reports/"), f"{source}.report.prefix"),
+        report_viewer_url=_viewer_url(report.get("viewer_url"), f"{source}.report.viewer_url"),
+        report_collapse_over=_integer(report.get("collapse_over", 10), f"{source}.report.collapse_over", 0, 100_000),
         max_concurrent_queries=_integer(
             logs.get("max_concurrent_queries", 20), f"{source}.logs.max_concurrent_queries", 1, 90
         ),
@@ -371,6 +381,11 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
         for key, why in REDIRECTING_SLACK_KEYS.items():
             if key in raw:
                 raise ConfigError(f"{path}.{key}: refused in the config document ({why})")
+        if "report_link_hours" in raw:
+            raise ConfigError(
+                f"{path}.report_link_hours: no longer used; the digest links to the report in the S3 console"
+                " (or report.viewer_url), a link that does not expire: remove the key"
+            )
     entry = _mapping(raw, path, {f.name for f in fields(SlackConfig)})
     channel = _optional_string(entry.get("channel"), f"{path}.channel")
     if channel is not None and not (channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper()):
@@ -380,7 +395,6 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
         token_secret=_optional_string(entry.get("token_secret"), f"{path}.token_secret"),
         max_findings=_integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
         post_when_healthy=_boolean(entry.get("post_when_healthy", True), f"{path}.post_when_healthy"),
-        report_link_hours=_integer(entry.get("report_link_hours", 24), f"{path}.report_link_hours", 1, 168),
         timeout_seconds=_integer(entry.get("timeout_seconds", 10), f"{path}.timeout_seconds", 1, 60),
     )
 
@@ -391,7 +405,7 @@ def _check_ids(raw: Any, path: str) -> list[str]:
     known = {spec.id for spec in all_checks()}
     for item in raw:
         if item not in known:
-            raise ConfigError(f"{path}: got {item!r}, expected one of {sorted(known)}")
+            raise ConfigError(f"{path}: got {item!r}{_did_you_mean(item, known)}, expected one of {sorted(known)}")
     return list(raw)
 
 
@@ -459,8 +473,15 @@ def _mapping(raw: Any, path: str, allowed: set[str]) -> dict[str, Any]:
         raise ConfigError(f"{path}: got {raw!r}, expected a mapping")
     for key in raw:
         if key not in allowed:
-            raise ConfigError(f"{path}: unknown key {key!r}, expected one of {sorted(allowed)}")
+            hint = _did_you_mean(key, allowed)
+            raise ConfigError(f"{path}: unknown key {key!r}{hint}, expected one of {sorted(allowed)}")
     return raw
+
+
+def _did_you_mean(word: Any, choices: Any) -> str:
+    """` (did you mean 'thresholds'?)` when one of `choices` is close to `word` (difflib's ratio ≥ 0.6), else ""."""
+    close = difflib.get_close_matches(str(word), sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _string(raw: Any, path: str) -> str:
@@ -478,6 +499,28 @@ def _prefix(raw: Any, path: str) -> str:
     if prefix.startswith("/") or ".." in prefix.split("/"):
         raise ConfigError(f"{path}: got {raw!r}, expected a relative S3 key prefix such as 'reports/'")
     return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+VIEWER_URL_PLACEHOLDERS = frozenset({"bucket", "key", "region"})
+
+
+def _viewer_url(raw: Any, path: str) -> str | None:
+    """An https URL template naming {key}, with no placeholder but {bucket}, {key} and {region}."""
+    if raw is None:
+        return None
+    url = _string(raw, path)
+    expected = "expected an https URL with a {key} placeholder, such as https://reports.example.com/view?key={key}"
+    try:
+        placeholders = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(url)]
+    except ValueError:
+        raise ConfigError(f"{path}: got {url!r}, unbalanced braces; {expected}") from None
+    names = {name for name, _, _ in placeholders if name is not None}
+    if names - VIEWER_URL_PLACEHOLDERS or any(spec or conversion for name, spec, conversion in placeholders if name):
+        raise ConfigError(f"{path}: got {url!r}, expected only the placeholders {{bucket}}, {{key}} and {{region}}")
+    parts = urlsplit(url.format(bucket="b", key="k", region="r"))
+    if parts.scheme != "https" or not parts.hostname or parts.username or "key" not in names:
+        raise ConfigError(f"{path}: got {url!r}, {expected}")
+    return url
 
 
 def _integer(raw: Any, path: str, low: int, high: int) -> int:

@@ -92,7 +92,10 @@ def parse_target_event(event: Any, now: datetime | None = None) -> TargetEvent:
 class MergeEvent:
     at: datetime
     results: list[Mapping[str, Any]]
-    """One per target: the audit's summary with its report_key, or the Map's caught {target, error}."""
+    """An inline Map's results, one per target: the audit's summary with its report_key, or the Map's
+    caught {target, error}. Empty after a Distributed Map, whose results are in S3."""
+    result_writer: tuple[str, str] | None = None
+    """After a Distributed Map: the bucket and key of its ResultWriter's manifest."""
 
 
 def parse_plan_event(event: Any) -> Mapping[str, Any]:
@@ -107,8 +110,16 @@ def parse_plan_event(event: Any) -> Mapping[str, Any]:
 
 
 def parse_merge_event(event: Any) -> MergeEvent:
-    """The Map's output (events/merge.json): `time` and one result object per target."""
+    """The Map's output: `time` and either the Distributed Map's `map_run` (its ResultWriter's manifest
+    in S3, as the state machine passes it) or, from an inline Map, one result object per target
+    (events/merge.json)."""
     fields = _mapping(event, "event")
+    if fields.get("map_run") is not None and "results" not in fields:
+        map_run = _mapping(fields["map_run"], "event.map_run")
+        details = _mapping(map_run.get("ResultWriterDetails"), "event.map_run.ResultWriterDetails")
+        bucket = _text(details, "Bucket", "event.map_run.ResultWriterDetails")
+        key = _text(details, "Key", "event.map_run.ResultWriterDetails")
+        return MergeEvent(at=parse_time(fields.get("time"), "event.time"), results=[], result_writer=(bucket, key))
     results = fields.get("results")
     if not isinstance(results, list):
         raise InvalidEvent(f"event.results: got {_shown(results)}, expected a list with one result per target")

@@ -19,6 +19,15 @@ from .publish.outcome import PublishOutcome, publish
 tracer = Tracer()
 
 
+class ReportNotStored(RuntimeError):
+    """The audit ran but its report could not be stored; the computed report travels with the error, so that
+    a caller with somewhere else to put it (the CLI's --output or standard output) loses nothing."""
+
+    def __init__(self, report: AuditReport, bucket: str, cause: str) -> None:
+        super().__init__(f"the report was computed but not stored in s3://{bucket}: {cause}")
+        self.report = report
+
+
 @tracer.capture_method(capture_response=False)
 def audit_and_publish(
     clients: AwsClients,
@@ -59,5 +68,10 @@ def audit_and_publish(
     report = diff_reports(report, history.previous, history.previous_key)
     if notes:
         report = replace(report, notes=(*report.notes, *notes))
-    outcome = publish(report, config, s3_client=s3, notify=notify, post_to_slack=post_to_slack, manual_run=manual_run)
+    try:
+        outcome = publish(
+            report, config, s3_client=s3, notify=notify, post_to_slack=post_to_slack, manual_run=manual_run
+        )
+    except READ_ERRORS as error:
+        raise ReportNotStored(report, config.bucket or "", describe_error(error)) from error
     return report, outcome

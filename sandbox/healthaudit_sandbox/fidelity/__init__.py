@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import threading
 
-from healthaudit_sandbox.fidelity.cloudwatch import install_cloudwatch_get_metric_data, install_cloudwatch_metric_store
+from healthaudit_sandbox.fidelity.cloudwatch import (
+    install_cloudwatch_get_metric_data,
+    install_cloudwatch_list_metrics,
+    install_cloudwatch_metric_store,
+)
 from healthaudit_sandbox.fidelity.lambda_account import (
     DEFAULT_CONCURRENCY_LIMIT,
     install_lambda_get_account_settings,
@@ -50,6 +54,7 @@ def install() -> None:
         install_tagging_get_resources_pages()
         install_cloudwatch_metric_store()
         install_cloudwatch_get_metric_data()
+        install_cloudwatch_list_metrics()
         install_logs_log_group_class()
         __import__("healthaudit_sandbox.logs_insights.api", fromlist=["_"]).install_logs_insights()
         __import__("healthaudit_sandbox.iam_simulation", fromlist=["_"]).install_iam_simulation()

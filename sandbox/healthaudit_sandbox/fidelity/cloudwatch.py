@@ -1,4 +1,5 @@
-"""CloudWatch metrics: PutMetricData stored compactly, GetMetricData as the API reference describes it."""
+"""CloudWatch metrics: PutMetricData stored compactly, GetMetricData and ListMetrics as the API reference
+describes them."""
 
 from __future__ import annotations
 
@@ -153,6 +154,8 @@ class _MetricIndex:
         self.source = source
         self.indexed = 0
         self.series: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[list[float], list[_Sample]]] = {}
+        self.first: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
+        """A datum of each series, as moto's ListMetrics answers with one datum per metric."""
 
     def sync(self) -> None:
         """Index the datums appended to the backend's list since the last sync."""
@@ -162,7 +165,9 @@ class _MetricIndex:
         self.indexed = upto
 
     def add(self, datum: Any) -> None:
-        times, samples = self.series.setdefault(_series_key(datum), ([], []))
+        key = _series_key(datum)
+        self.first.setdefault(key, datum)
+        times, samples = self.series.setdefault(key, ([], []))
         at = _epoch(datum.timestamp)
         position = len(times) if not times or at >= times[-1] else bisect.bisect_right(times, at)
         times.insert(position, at)
@@ -369,3 +374,79 @@ def _metric_stat_result(
             values.append(value)
             timestamps.append(start_time + timedelta(seconds=k * period))
     return _result(query, query.get("Label") or metric["MetricName"], values, timestamps)
+
+
+# ------------------------------------------------------------------------------------------------
+# CloudWatch ListMetrics
+# ------------------------------------------------------------------------------------------------
+
+LIST_METRICS_PAGE = 500
+LISTED_FOR = timedelta(days=14)
+
+
+def install_cloudwatch_list_metrics() -> None:
+    """ListMetrics as the API reference describes it.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html:
+    "Up to 500 results are returned for any one call. To retrieve additional results, use the returned
+    token with subsequent calls." and "ListMetrics doesn't return information about metrics if those
+    metrics haven't reported data in the past two weeks": a metric (namespace, name and dimension set) is
+    listed only if one of its datums is timestamped within the 14 days before the sandbox's clock.
+    Namespace and MetricName match exactly; each DimensionFilter needs a dimension of that name (and of
+    that value, when a value is given).
+
+    Not emulated: "After you create a metric, allow up to 15 minutes for the metric to appear": the
+    sandbox lists a metric as soon as it is put (AWS may list it up to 15 minutes later).
+
+    moto 5.2.5 lists every datum ever put, however old, comparing each with every metric listed before
+    it (quadratic in the datums); this answers from the per-series index of GetMetricData.
+    """
+
+    def list_metrics(
+        self: cw_models.CloudWatchBackend,
+        next_token: str | None,
+        namespace: str,
+        metric_name: str,
+        dimensions: list[dict[str, str]],
+    ) -> tuple[str | None, list[Any]]:
+        offset = 0
+        if next_token:
+            if not next_token.isdigit():
+                raise cw_models.InvalidParameterValue("Request parameter NextToken is invalid")
+            offset = int(next_token)
+        since = _epoch(datetime.now(UTC) - LISTED_FOR)
+        with _index_lock:
+            index = _index_for(self)
+            provided = _MetricIndex(self.aws_metric_data)
+            provided.sync()
+            listed = {}
+            for source in (index, provided):
+                for key, (times, _) in source.series.items():
+                    if times and times[-1] >= since and _matches(key, namespace, metric_name, dimensions):
+                        listed.setdefault(key, source.first[key])
+        ordered = [listed[key] for key in sorted(listed)]
+        page = ordered[offset : offset + LIST_METRICS_PAGE]
+        more = offset + LIST_METRICS_PAGE < len(ordered)
+        return (str(offset + LIST_METRICS_PAGE) if more else None), page
+
+    cw_models.CloudWatchBackend.list_metrics = list_metrics  # type: ignore[method-assign]
+
+
+def _matches(
+    key: tuple[str, str, tuple[tuple[str, str], ...]],
+    namespace: str | None,
+    metric_name: str | None,
+    dimensions: list[dict[str, str]],
+) -> bool:
+    series_namespace, name, series_dimensions = key
+    if namespace and namespace != series_namespace:
+        return False
+    if metric_name and metric_name != name:
+        return False
+    return all(
+        any(
+            d_name == wanted["Name"] and (wanted.get("Value") in (None, d_value))
+            for d_name, d_value in series_dimensions
+        )
+        for wanted in dimensions or []
+    )

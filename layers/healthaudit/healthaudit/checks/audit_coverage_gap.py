@@ -2,12 +2,13 @@ from typing import Iterator
 
 from ..model import AccountSnapshot, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, account_wide_part_of, check
+from .severity import SeverityRule
 
 
 @check(
     id="audit-coverage-gap",
     title="Part of the audit could not be read",
-    severity=Severity.MEDIUM,
+    severity=SeverityRule.fixed(Severity.MEDIUM),
     permissions=(),
     remediation=(
         "Check the auditor's IAM permissions and the API error named in the evidence; until it is read, the"

@@ -9,6 +9,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Mapping
 
+from ..model import Severity
 from . import (  # noqa: F401
     async_events_dropped,
     audit_coverage_gap,
@@ -33,8 +34,24 @@ from .registry import REGISTRY, CheckSpec, Threshold
 
 
 def all_checks() -> list[CheckSpec]:
-    """Every check, the most severe first."""
-    return sorted(REGISTRY.values(), key=lambda spec: (spec.severity.rank, spec.id))
+    """Every check, the most severe first (by the worst severity its rule can give)."""
+    return sorted(REGISTRY.values(), key=lambda spec: (spec.severity.worst.rank, spec.id))
+
+
+def possible_severities() -> tuple[Severity, ...]:
+    """The severities some check can give, worst first: a report needs no tile for the others."""
+    possible = {severity for spec in REGISTRY.values() for severity in spec.severity.levels}
+    return tuple(severity for severity in Severity if severity in possible)
+
+
+def _explanations_name_checks() -> None:
+    for spec in REGISTRY.values():
+        unknown = set(spec.explained_by) - REGISTRY.keys()
+        if unknown:
+            raise ValueError(f"check {spec.id!r} is explained by unregistered checks {sorted(unknown)}")
+
+
+_explanations_name_checks()
 
 
 @cache

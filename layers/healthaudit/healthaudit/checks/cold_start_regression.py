@@ -6,6 +6,7 @@ from ..model import DataSource, FunctionSnapshot, LogStats, Observation, Severit
 from ..stats import mann_whitney_u_greater, percentile, two_proportion_greater
 from .memory_near_limit import PERMISSIONS
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 SAMPLES_IN_EVIDENCE = 200
 
@@ -40,7 +41,14 @@ def provisioned_concurrency_note(fn: FunctionSnapshot) -> str | None:
 @check(
     id="cold-start-regression",
     title="Cold starts got worse than the function's own baseline",
-    severity=Severity.MEDIUM,
+    # Slower starts cost latency, not requests: MEDIUM once they are twice the baseline, never HIGH.
+    severity=SeverityRule.at_least(
+        "times_baseline",
+        "times the baseline",
+        {Severity.MEDIUM: 2.0},
+        Severity.LOW,
+        unit="×",
+    ),
     permissions=PERMISSIONS,
     remediation=(
         "Look at what changed (evidence): trim the deployment package and its imports, move work out of the"
@@ -78,6 +86,7 @@ def cold_start_regression(fn: FunctionSnapshot, thresholds: CheckThresholds) -> 
     yield fn.finding(
         f"{what}; {', '.join(changes)}",
         evidence={
+            "times_baseline": _worst_ratio(duration, rate),
             **{k: v for k, v in duration.items() if k != "summary"},
             **{k: v for k, v in rate.items() if k != "summary"},
             "configuration_changes": changes,
@@ -85,6 +94,22 @@ def cold_start_regression(fn: FunctionSnapshot, thresholds: CheckThresholds) -> 
             "current_samples": list(current.init_values[:SAMPLES_IN_EVIDENCE]),
         },
     )
+
+
+def _worst_ratio(duration: Mapping[str, Any], rate: Mapping[str, Any]) -> float | None:
+    """How many times worse than the baseline, the worse of p95 init duration and cold-start rate
+    (None where a baseline of zero makes it unbounded)."""
+    ratios = []
+    for now, before in (
+        (duration.get("current_p95_ms"), duration.get("baseline_p95_ms")),
+        (rate.get("current_cold_start_rate"), rate.get("baseline_cold_start_rate")),
+    ):
+        if now is None:
+            continue
+        if not before:
+            return None
+        ratios.append(now / before)
+    return round(max(ratios), 3)
 
 
 def _duration_regression(current: LogStats, baseline: LogStats, thresholds: CheckThresholds) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from typing import Iterator
 
 from ..model import AccountSnapshot, DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, account_wide_part_of, check
+from .severity import SeverityRule
 
 REMEDIATION = (
     "Raise the reserved concurrency (or the account quota through Service Quotas) before it throttles, or smooth"
@@ -13,7 +14,10 @@ DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html"
 @check(
     id="concurrency-near-limit",
     title="Concurrency is close to its limit",
-    severity=Severity.MEDIUM,
+    # At 100 % every further request is throttled (and throttled, when that happens, reports it instead).
+    severity=SeverityRule.at_least(
+        "ratio", "peak / limit", {Severity.HIGH: 1.0, Severity.MEDIUM: 0.9}, Severity.LOW, unit="%"
+    ),
     permissions=("cloudwatch:GetMetricData", "lambda:GetFunctionConcurrency", "lambda:GetAccountSettings"),
     remediation=REMEDIATION,
     docs=DOCS,
@@ -28,6 +32,7 @@ DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html"
     },
     needs=(DataSource.METRICS, DataSource.RESERVED_CONCURRENCY),
     series=("ConcurrentExecutions",),
+    explained_by=("throttled",),  # throttles under reserved concurrency: throttled names the peak too
 )
 def concurrency_near_limit(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Observation]:
     reserved = fn.reserved_concurrency

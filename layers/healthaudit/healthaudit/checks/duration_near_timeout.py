@@ -2,12 +2,16 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="duration-near-timeout",
     title="Duration is close to the timeout",
-    severity=Severity.MEDIUM,
+    # At the timeout Lambda stops the invocation: a p99 within 5 % of it means some already time out.
+    severity=SeverityRule.at_least(
+        "ratio", "p99 / timeout", {Severity.HIGH: 0.95, Severity.MEDIUM: 0.9}, Severity.LOW, unit="%"
+    ),
     permissions=("cloudwatch:GetMetricData",),
     remediation=(
         "Find what is slow (X-Ray traces, downstream latency) and fix it, or raise the timeout with headroom;"

@@ -2,12 +2,17 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="error-rate-high",
     title="Error rate is high",
-    severity=Severity.HIGH,
+    # 5 % is the error rate CloudWatch's recommended alarms use for API Gateway (4XXError, 5XXError: 0.05):
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Best_Practice_Recommended_Alarms_AWS_Services.html
+    severity=SeverityRule.at_least(
+        "error_rate", "error rate", {Severity.HIGH: 0.05, Severity.MEDIUM: 0.01}, Severity.LOW, unit="%"
+    ),
     permissions=("cloudwatch:GetMetricData",),
     remediation=(
         "Open the function's recent error logs (CloudWatch Logs Insights: filter @message like /ERROR/) and its"

@@ -2,12 +2,21 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="iterator-age-high",
     title="Stream consumer is falling behind",
-    severity=Severity.HIGH,
+    # An hour behind is an incident for a stream consumer; at the stream's retention (24 h by default for
+    # Kinesis, always for DynamoDB Streams) unread records expire and are lost.
+    severity=SeverityRule.at_least(
+        "max_iterator_age_ms",
+        "oldest record's age",
+        {Severity.HIGH: 3_600_000, Severity.MEDIUM: 300_000},
+        Severity.LOW,
+        unit="ms",
+    ),
     permissions=("cloudwatch:GetMetricData", "lambda:ListEventSourceMappings"),
     remediation=(
         "Raise the event source mapping's ParallelizationFactor or BatchSize, add shards, or fix slow or failing"

@@ -2,12 +2,13 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, check
+from .severity import SeverityRule
 
 
 @check(
     id="log-retention-unset",
     title="Log group never expires",
-    severity=Severity.LOW,
+    severity=SeverityRule.fixed(Severity.LOW),
     permissions=("logs:DescribeLogGroups",),
     remediation=(
         "Set a retention period on the log group (PutRetentionPolicy, or an AWS::Logs::LogGroup with"

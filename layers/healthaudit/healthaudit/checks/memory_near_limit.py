@@ -2,6 +2,7 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
 
@@ -9,7 +10,10 @@ PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
 @check(
     id="memory-near-limit",
     title="Memory use is close to the memory size",
-    severity=Severity.HIGH,
+    # A function that reaches its memory size is stopped mid-invocation: within 5 % of it is HIGH.
+    severity=SeverityRule.at_least(
+        "ratio", "memory used / size", {Severity.HIGH: 0.95, Severity.MEDIUM: 0.9}, Severity.LOW, unit="%"
+    ),
     permissions=PERMISSIONS,
     remediation=(
         "Raise MemorySize (it also brings more CPU), or find what grows: large payloads, caches kept across"

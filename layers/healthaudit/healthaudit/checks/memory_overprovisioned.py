@@ -3,12 +3,13 @@ from typing import Iterator
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .memory_near_limit import PERMISSIONS
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="memory-overprovisioned",
     title="Memory size is far above what is used",
-    severity=Severity.LOW,
+    severity=SeverityRule.fixed(Severity.LOW),
     permissions=PERMISSIONS,
     remediation=(
         "Lower MemorySize towards what the function uses (keep headroom), or tune it with AWS Lambda Power"

@@ -2,12 +2,13 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, check
+from .severity import SeverityRule
 
 
 @check(
     id="no-failure-destination",
     title="Asynchronous invocations have nowhere to fail to",
-    severity=Severity.MEDIUM,
+    severity=SeverityRule.fixed(Severity.MEDIUM),
     permissions=("cloudwatch:GetMetricData", "lambda:ListFunctions", "lambda:ListFunctionEventInvokeConfigs"),
     remediation=(
         "Add an on-failure destination (SQS, SNS, EventBridge, S3 or another function) with"

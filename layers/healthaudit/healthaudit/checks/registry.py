@@ -15,8 +15,8 @@ from ..model import (
     Finding,
     FunctionSnapshot,
     Observation,
-    Severity,
 )
+from .severity import SeverityRule
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ NotJudged = Callable[[FunctionSnapshot], str | None]
 class CheckSpec:
     id: str
     title: str
-    severity: Severity
+    severity: SeverityRule
+    """How its findings are graded: fixed, or by bands over one figure of the evidence."""
     permissions: tuple[str, ...]
     remediation: str
     docs: str
@@ -105,12 +106,15 @@ class CheckSpec:
     run: FunctionCheck | None = None
     run_account: AccountCheck | None = None
     account_needs: tuple[DataSource, ...] = ()
+    explained_by: tuple[str, ...] = ()
+    """Checks whose finding on the same function already names this check's cause: where one of
+    them fires, this one stays quiet (one cause, one finding)."""
 
     def to_finding(self, snapshot: AccountSnapshot, observation: Observation) -> Finding:
         return Finding(
             check_id=self.id,
             title=self.title,
-            severity=self.severity,
+            severity=self.severity.grade(observation.evidence),
             account=snapshot.account,
             region=snapshot.region,
             message=observation.message,
@@ -129,7 +133,7 @@ def check(
     *,
     id: str,
     title: str,
-    severity: Severity,
+    severity: SeverityRule,
     permissions: tuple[str, ...],
     remediation: str,
     docs: str,
@@ -139,6 +143,7 @@ def check(
     not_judged: NotJudged | None = None,
     means_unknown: bool = False,
     account_wide: bool = False,
+    explained_by: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
     """Register a check over each function (or, with account_wide, over the account snapshot)."""
 
@@ -160,6 +165,7 @@ def check(
             run=None if account_wide else func,
             run_account=func if account_wide else None,
             account_needs=needs if account_wide else (),
+            explained_by=explained_by,
         )
         return func
 
@@ -185,16 +191,23 @@ def run_checks(
     """The checks over every function, then their account-wide halves.
 
     A check whose data is unread for a function is skipped there: the coverage-gap check
-    reports the hole instead, so nothing unread is ever called healthy.
+    reports the hole instead, so nothing unread is ever called healthy. A check whose cause
+    another check's finding on the function already names (`explained_by`) stays quiet there.
     """
     specs = list(specs)
     unread_account_wide = {gap.source for gap in snapshot.gaps if gap.function_name is None}
     for fn in snapshot.functions:
         thresholds = thresholds_for(fn)
-        for spec in specs:
-            if spec.run is None or any(s in fn.unread or s in unread_account_wide for s in spec.needs):
+        observed = [
+            (spec, list(spec.run(fn, thresholds)))
+            for spec in specs
+            if spec.run is not None and not any(s in fn.unread or s in unread_account_wide for s in spec.needs)
+        ]
+        fired = {spec.id for spec, observations in observed if observations}
+        for spec, observations in observed:
+            if fired.intersection(spec.explained_by):
                 continue
-            for observation in spec.run(fn, thresholds):
+            for observation in observations:
                 yield spec.to_finding(snapshot, observation)
     for spec in specs:
         if spec.run_account is None or unread_account_wide.intersection(spec.account_needs):

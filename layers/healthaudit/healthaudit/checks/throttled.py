@@ -2,12 +2,16 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="throttled",
     title="Function is throttled",
-    severity=Severity.HIGH,
+    # A throttled attempt fails for its caller as an error does: the same bands as error-rate-high.
+    severity=SeverityRule.at_least(
+        "throttle_rate", "throttle rate", {Severity.HIGH: 0.05, Severity.MEDIUM: 0.01}, Severity.LOW, unit="%"
+    ),
     permissions=("cloudwatch:GetMetricData", "lambda:GetAccountSettings", "lambda:GetFunctionConcurrency"),
     remediation=(
         "Raise the function's reserved concurrency, or ask for a higher account concurrency quota; for bursts from"
@@ -29,14 +33,24 @@ def throttled(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iterator[Obs
     rate = throttles / attempts
     reserved = fn.reserved_concurrency
     if rate > thresholds.max_throttle_rate or reserved is not None:
+        peak = fn.current.max("ConcurrentExecutions")
         limit = f"reserved concurrency {reserved}" if reserved is not None else "account concurrency"
         yield fn.finding(
-            f"{throttles:.0f} of {attempts:.0f} invocation attempts throttled ({rate:.2%}) by {limit}",
+            f"{throttles:,.0f} of {attempts:,.0f} invocation attempts throttled ({rate:.2%}) by {limit}"
+            + _peak_against_reservation(peak, reserved),
             evidence={
                 "throttles": throttles,
                 "invocations": invocations,
                 "throttle_rate": round(rate, 6),
                 "limit": limit,
                 "reserved_concurrency": reserved,
+                "peak_concurrency": peak,
             },
         )
+
+
+def _peak_against_reservation(peak: float | None, reserved: int | None) -> str:
+    """The concurrency signal of the same cause, which concurrency-near-limit leaves to this finding."""
+    if peak is None or not reserved:
+        return ""
+    return f"; peak concurrency {peak:.0f} of {reserved} reserved ({peak / reserved:.0%})"

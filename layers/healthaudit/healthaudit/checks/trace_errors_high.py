@@ -2,12 +2,20 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity, TraceStats
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="trace-errors-high",
     title="Traces show errors or faults",
-    severity=Severity.HIGH,
+    # Failed calls, as error-rate-high counts them: the same bands.
+    severity=SeverityRule.at_least(
+        "failure_rate",
+        "traced failure rate",
+        {Severity.HIGH: 0.05, Severity.MEDIUM: 0.01},
+        Severity.LOW,
+        unit="%",
+    ),
     permissions=("xray:GetServiceGraph",),
     remediation=(
         "Open the X-Ray service map and the traces with errors: a downstream service that faults or throttles"
@@ -41,7 +49,7 @@ def trace_errors_high(fn: FunctionSnapshot, thresholds: CheckThresholds) -> Iter
         yield fn.finding(
             f"{rate:.0%} of {where} failed ({worst['faults']} faults, {worst['errors']} errors of which"
             f" {worst['throttles']} throttled, of {worst['total']} traced)",
-            evidence={"failing": failing},
+            evidence={"failure_rate": round(rate, 6), "failing": failing},
         )
 
 

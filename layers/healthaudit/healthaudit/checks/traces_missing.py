@@ -2,12 +2,13 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, Threshold, check
+from .severity import SeverityRule
 
 
 @check(
     id="traces-missing",
     title="Tracing is on but no traces arrive",
-    severity=Severity.MEDIUM,
+    severity=SeverityRule.fixed(Severity.MEDIUM),
     permissions=("cloudwatch:GetMetricData", "iam:SimulatePrincipalPolicy", "xray:GetServiceGraph"),
     remediation=(
         "Check the sampling rules (a rule with rate 0 or a reservoir of 0 drops every trace), that the function's"

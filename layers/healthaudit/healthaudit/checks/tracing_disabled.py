@@ -4,6 +4,7 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, check
+from .severity import SeverityRule
 
 # Event sources whose invocations X-Ray cannot trace:
 # https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
@@ -20,7 +21,7 @@ def untraceable_sources_exemption(fn: FunctionSnapshot) -> str | None:
 @check(
     id="tracing-disabled",
     title="X-Ray active tracing is off",
-    severity=Severity.LOW,
+    severity=SeverityRule.fixed(Severity.LOW),
     permissions=("lambda:ListFunctions", "lambda:ListEventSourceMappings"),
     remediation=(
         "Turn on active tracing (TracingConfig Mode=Active; in SAM `Tracing: Active`) and give the execution role"

@@ -2,12 +2,13 @@ from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
 from .registry import CheckThresholds, check
+from .severity import SeverityRule
 
 
 @check(
     id="tracing-not-permitted",
     title="Tracing is on but the role cannot write traces",
-    severity=Severity.MEDIUM,
+    severity=SeverityRule.fixed(Severity.MEDIUM),
     permissions=("lambda:ListFunctions", "iam:SimulatePrincipalPolicy"),
     remediation=(
         "Attach the AWS managed policy AWSXRayDaemonWriteAccess to the execution role (in SAM, `Tracing:"

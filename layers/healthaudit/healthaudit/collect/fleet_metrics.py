@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..model import AuditWindow, MetricWindow
 from .collected import Collected, Progress
+from .errors import READ_ERRORS
 from .metrics import (
     ACCOUNT_METRICS,
     ACTIVITY_METRICS,
+    FUNCTION_METRICS,
     STREAM_METRICS,
     WORK_METRICS,
     MetricRequest,
     MetricResults,
     fetch_metrics,
+    list_lambda_metrics,
+    listing_covers,
 )
 
 
 def fleet_metrics(
-    cloudwatch: Any, state: Collected, window: AuditWindow, report: Progress
+    cloudwatch: Any, state: Collected, window: AuditWindow, report: Progress, now: datetime | None = None
 ) -> tuple[MetricResults, int]:
     """Every function's metrics over the baseline and the current window, one datapoint per window.
 
-    Two passes: the activity metrics of every function (and the account's), then the other metrics
-    of the functions that did any work. In an account of mostly idle functions that is a fraction
-    of the queries; when every function works it is the same number.
+    GetMetricData is billed per metric requested, ListMetrics per request of up to 500 metrics. So the
+    audit lists the AWS/Lambda metrics that have data (ListMetrics, the past two weeks) and asks
+    GetMetricData only for those: a function that did no work in two weeks costs nothing to read.
+
+    Where the listing cannot tell (the range starts before the listing's two weeks, or ListMetrics is not
+    answered, e.g. a member role deployed before it was granted), two passes: the activity metrics of every
+    function (and the account's), then the other metrics of the functions that did any work.
     """
 
     def fetch(requests: list[MetricRequest]) -> MetricResults:
@@ -37,6 +45,15 @@ def fleet_metrics(
             int(window.length.total_seconds()),
             progress=lambda done, total: report("metrics", done, total),
         )
+
+    if listing_covers(window.baseline_start, now or datetime.now(UTC)):
+        try:
+            listed, _pages = list_lambda_metrics(cloudwatch)
+        except READ_ERRORS:
+            pass  # nothing is lost: every function's metrics are read the dearer way below
+        else:
+            requests = _listed_requests(state, listed)
+            return fetch(requests), len(requests)
 
     first = [
         MetricRequest(owner=c["FunctionArn"], metric=m, function_name=c["FunctionName"])
@@ -64,6 +81,20 @@ def fleet_metrics(
         results.failed.update(more.failed)
         results.calls += more.calls
     return results, len(first) + len(second)
+
+
+def _listed_requests(state: Collected, listed: frozenset[tuple[str | None, str]]) -> list[MetricRequest]:
+    """The metrics the audit reads that ListMetrics listed: only those can have a datapoint in the range."""
+    requests = [
+        MetricRequest(owner=c["FunctionArn"], metric=metric, function_name=c["FunctionName"])
+        for c in state.configs
+        for metric in FUNCTION_METRICS + (STREAM_METRICS if _reads_a_stream(c, state) else ())
+        if (c["FunctionName"], metric) in listed
+    ]
+    requests += [
+        MetricRequest(owner="account", metric=metric) for metric in ACCOUNT_METRICS if (None, metric) in listed
+    ]
+    return requests
 
 
 def _reads_a_stream(config: dict[str, Any], state: Collected) -> bool:

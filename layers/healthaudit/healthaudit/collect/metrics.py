@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from aws_lambda_powertools import Tracer
@@ -64,6 +64,17 @@ ACTIVITY_METRICS = ("Invocations", "Throttles", "AsyncEventsReceived")
 WORK_METRICS = tuple(metric for metric in FUNCTION_METRICS if metric not in ACTIVITY_METRICS)
 ACCOUNT_METRICS = ("ClaimedAccountConcurrency",)
 
+# ListMetrics "doesn't return information about metrics if those metrics haven't reported data in the past
+# two weeks", up to 500 a page, billed per request, not per metric
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html). A metric it does
+# not list has no datapoint in a range that starts within those two weeks, so GetMetricData (billed per
+# metric requested) need not be asked for it. AWS does not say where "the past two weeks" begins to the
+# hour: the listing is trusted only for ranges that start a day inside them.
+LISTING_REACH = timedelta(days=14)
+LISTING_MARGIN = timedelta(days=1)
+ListedMetric = tuple[str | None, str]
+"""(function name, or None for an account-wide metric; metric name)."""
+
 
 @dataclass(frozen=True)
 class MetricRequest:
@@ -83,6 +94,28 @@ class MetricRequest:
             },
             "ReturnData": True,
         }
+
+
+def listing_covers(start: datetime, now: datetime) -> bool:
+    """Whether ListMetrics, called at `now`, tells every metric with data since `start`."""
+    return start >= now - LISTING_REACH + LISTING_MARGIN
+
+
+@tracer.capture_method(capture_response=False)
+def list_lambda_metrics(cloudwatch: Any) -> tuple[frozenset[ListedMetric], int]:
+    """Every AWS/Lambda metric with data in the past two weeks, by function name (only the metrics whose one
+    dimension is FunctionName, as the audit reads them) or None (no dimension); and the pages it took."""
+    listed: set[ListedMetric] = set()
+    pages = 0
+    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=NAMESPACE):
+        pages += 1
+        for metric in page.get("Metrics", []):
+            dimensions = metric.get("Dimensions") or []
+            if not dimensions:
+                listed.add((None, metric["MetricName"]))
+            elif len(dimensions) == 1 and dimensions[0].get("Name") == "FunctionName":
+                listed.add((dimensions[0]["Value"], metric["MetricName"]))
+    return frozenset(listed), pages
 
 
 @dataclass

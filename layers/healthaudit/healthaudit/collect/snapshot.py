@@ -35,7 +35,7 @@ SOURCE_PERMISSIONS: dict[DataSource, tuple[str, ...]] = {
     DataSource.TAGS: ("tag:GetResources",),
     DataSource.EVENT_SOURCE_MAPPINGS: ("lambda:ListEventSourceMappings",),
     DataSource.ACCOUNT_SETTINGS: ("lambda:GetAccountSettings",),
-    DataSource.METRICS: ("cloudwatch:GetMetricData",),
+    DataSource.METRICS: ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"),
     DataSource.RESERVED_CONCURRENCY: ("lambda:GetFunctionConcurrency",),
     DataSource.EVENT_INVOKE_CONFIG: ("lambda:ListFunctionEventInvokeConfigs",),
     DataSource.LOG_GROUPS: ("logs:DescribeLogGroups",),

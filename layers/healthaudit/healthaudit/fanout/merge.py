@@ -1,10 +1,25 @@
-"""The merge (pure): the per-target results of a run folded into one ConsolidatedReport."""
+"""The merge (pure): the per-target results of a run folded into one ConsolidatedReport.
+
+A result comes in one of three shapes, each read into a :class:`TargetResult`:
+
+* a child workflow's output, as the Distributed Map's child records it (template.yaml, AuditTargets):
+  ``{account, region, report_key}`` or ``{account, region, error: {Error, Cause}}``;
+* a record of the Map's ResultWriter for a child that failed or never ran: its ``Input`` (the Map item,
+  ``{target, time}``) and, when it failed, ``Error`` and ``Cause`` (:mod:`.results` reads those files);
+* the item of an inline Map (executions started before the Distributed Map): the audit's answer
+  ``{target, report_key, ...}`` or the Catch's ``{target, error}``.
+
+The fold keeps one small summary per target and reads each target's report only while summarising it,
+so memory grows with the number of targets, never with the size of their reports.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +34,79 @@ from ..model import (
 )
 from ..model.codec import parse_iso
 
+#: How much of an error a consolidated report keeps: Step Functions' Cause may hold 32,768 characters
+#: (a Lambda error's whole stack trace); its first line says what failed.
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's outcome in a run: where its report is, or what failed."""
+
+    account: str
+    region: str
+    report_key: str | None = None
+    error: str | None = None
+
 
 def consolidated_keys(window_end: str, prefix: str = "reports/") -> tuple[str, str]:
     """The dated key and the latest/ key of a run's consolidated report."""
     return f"{prefix}dt={window_end[:10]}/{CONSOLIDATED}/report.json", f"latest/{CONSOLIDATED}/report.json"
+
+
+def result_of_item(item: Mapping[str, Any]) -> TargetResult:
+    """A child workflow's output or an inline Map's item, as a TargetResult."""
+    target = item.get("target") if isinstance(item.get("target"), Mapping) else item
+    account, region = str(target.get("account", "?")), str(target.get("region", "?"))
+    key = item.get("report_key")
+    if "error" in item or not isinstance(key, str) or not key:
+        return TargetResult(account, region, error=error_text(item.get("error"), key if isinstance(key, str) else None))
+    return TargetResult(account, region, report_key=key)
+
+
+def result_of_child_execution(record: Mapping[str, Any], status: str) -> TargetResult:
+    """A ResultWriter record: a SUCCEEDED child's ``Output``, or a FAILED (or never run) child's ``Input``
+    with its ``Error`` and ``Cause``."""
+    if status == "SUCCEEDED":
+        output = _json_or_none(record.get("Output"))
+        if isinstance(output, Mapping):
+            return result_of_item(output)
+    item = _json_or_none(record.get("Input"))
+    target = item.get("target") if isinstance(item, Mapping) and isinstance(item.get("target"), Mapping) else {}
+    if status == "PENDING":
+        error: Any = "not run: the Map Run stopped before this target's child workflow started"
+    elif status == "SUCCEEDED":
+        error = "the child workflow's output is not a result"
+    else:
+        error = {"Error": record.get("Error") or "States.TaskFailed", "Cause": record.get("Cause")}
+    return TargetResult(str(target.get("account", "?")), str(target.get("region", "?")), error=error_text(error, None))
+
+
+def merge_results(
+    results: Iterable[TargetResult],
+    read_report: Callable[[str], AuditReport | None],
+    *,
+    generated_at: datetime | str,
+    worst_per_target: int = 5,
+) -> ConsolidatedReport:
+    """One report for the run: per audited target its counts and worst findings, and the failures.
+
+    ``read_report`` answers a report key with the stored report, or None when there is none (the
+    target is then listed as not audited). Reports are read one at a time and dropped once summarised.
+    """
+    audited, failed = [], []
+    for result in results:
+        report = read_report(result.report_key) if result.report_key and result.error is None else None
+        if report is None:
+            error = result.error or error_text(None, result.report_key)
+            failed.append(TargetNotAudited(account=result.account, region=result.region, error=error))
+            continue
+        audited.append(_target_audited(result.account, result.region, result.report_key, report, worst_per_target))
+    return ConsolidatedReport(
+        window_end=parse_iso(generated_at) if isinstance(generated_at, str) else generated_at,
+        targets=tuple(sorted(audited, key=lambda t: (t.account, t.region))),
+        not_audited=tuple(sorted(failed, key=lambda t: (t.account, t.region))),
+    )
 
 
 def merge_reports(
@@ -32,26 +116,12 @@ def merge_reports(
     generated_at: datetime | str,
     worst_per_target: int = 5,
 ) -> ConsolidatedReport:
-    """One report for the run: per audited target its counts and worst findings, and the failures.
-
-    ``results`` are the Map's items: an audit's answer (``target``, ``report_key``, counts) or the
-    Catch's ``{target, error: {Error, Cause}}``; ``reports`` maps report keys to the stored reports.
-    A result whose report is missing counts as not audited.
-    """
-    audited, failed = [], []
-    for result in results:
-        target = result.get("target") or {}
-        account, region = str(target.get("account", "?")), str(target.get("region", "?"))
-        key = result.get("report_key")
-        report = reports.get(key) if key else None
-        if "error" in result or report is None:
-            failed.append(TargetNotAudited(account=account, region=region, error=_error_text(result.get("error"), key)))
-            continue
-        audited.append(_target_audited(account, region, key, report, worst_per_target))
-    return ConsolidatedReport(
-        window_end=parse_iso(generated_at) if isinstance(generated_at, str) else generated_at,
-        targets=tuple(sorted(audited, key=lambda t: (t.account, t.region))),
-        not_audited=tuple(sorted(failed, key=lambda t: (t.account, t.region))),
+    """:func:`merge_results` over an inline Map's items, with the reports already read (by key)."""
+    return merge_results(
+        (result_of_item(result) for result in results),
+        reports.get,
+        generated_at=generated_at,
+        worst_per_target=worst_per_target,
     )
 
 
@@ -74,17 +144,40 @@ def _target_audited(account: str, region: str, key: str, report: AuditReport, wo
             )
             for f in report.worst_first()[:worst]
         ),
+        counts_by_check=dict(sorted(Counter(f.check_id for f in report.active_findings).items())),
     )
 
 
-def _error_text(error: Any, key: str | None) -> str:
+def error_text(error: Any, key: str | None) -> str:
+    """What failed, in at most MAX_ERROR_CHARS characters: ``Error: Cause``, Lambda's error document
+    reduced to its errorMessage."""
     if isinstance(error, Mapping):
-        name, cause = str(error.get("Error", "Error")), error.get("Cause")
+        name, cause = str(error.get("Error") or "Error"), error.get("Cause")
         # Lambda's Cause is the function's error document as JSON: its errorMessage says what failed.
         if isinstance(cause, str) and cause.startswith("{"):
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, AttributeError):
                 cause = json.loads(cause).get("errorMessage", cause)
-        return f"{name}: {cause}" if cause else name
-    if error:
-        return str(error)
-    return f"report {key} not found" if key else "no report"
+        text = f"{name}: {cause}" if cause else name
+    elif error:
+        text = str(error)
+    else:
+        text = f"report {key} not found" if key else "no report"
+    return _shortened(text, MAX_ERROR_CHARS)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary when there is one, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+
+
+def _json_or_none(text: Any) -> Any:
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

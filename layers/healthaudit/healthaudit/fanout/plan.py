@@ -1,8 +1,9 @@
 """The plan: the run's ``targets`` section (an explicit list of {account, region}, or accounts x
-regions, the accounts listed or taken from AWS Organizations) as the Map's items."""
+regions, the accounts listed or taken from AWS Organizations) as the Map's items, a JSON array in S3."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -71,6 +72,22 @@ def plan_targets(
         Target(account=account, region=region, role_arn=f"arn:{partition}:iam::{account}:role/{role_name}")
         for account, region in seen
     ]
+
+
+PLANS_PREFIX = "fanout/plans/"
+"""Where the plans go in the report bucket: the state machine's role may read only there (template.yaml)."""
+
+
+def plan_key(time: str, run_id: str) -> str:
+    """The S3 key of a run's plan: by the run's day, then the invocation that planned it."""
+    if not re.fullmatch(r"[\w.-]{1,128}", run_id or ""):
+        raise ValueError(f"run id: got {run_id!r}, expected 1 to 128 letters, digits, '.', '_' or '-'")
+    return f"{PLANS_PREFIX}dt={time[:10]}/{run_id}.json"
+
+
+def plan_document(targets: Iterable[Target]) -> bytes:
+    """The Distributed Map's items: a JSON array of targets, as its ItemReader (InputType JSON) reads it."""
+    return json.dumps([target.to_dict() for target in targets], separators=(",", ":")).encode("utf-8")
 
 
 def organization_accounts(organizations: Any, units: Iterable[str] = ()) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -40,6 +40,8 @@ class TargetAudited(Record):
     coverage_gaps: Count
     worst_findings: tuple[FindingBrief, ...]
     """The worst active findings, worst first."""
+    counts_by_check: Mapping[CheckId, Count] = field(default_factory=dict)
+    """Active findings per check; empty in a report written before the key existed."""
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,42 @@ class FunctionSummary(Record):
     """healthy, unhealthy, or unknown when a data source could not be read."""
 
 
+@dataclass(frozen=True)
+class CostPart(Record):
+    """One priced item of an audit's cost: a quantity at a published list price."""
+
+    item: Name
+    quantity: float
+    unit: Name
+    usd: float
+    price: Name
+    """The list price, e.g. "$0.01 per 1,000 metrics requested"."""
+    source: HttpsUrl
+    """The pricing page the price comes from."""
+    read_on: Name
+    """The date the price was read (YYYY-MM-DD)."""
+    verified: bool
+    """False where the figure was not read on a stored copy of the page: "from <page> as of <date>, not verified"."""
+    free_tier: str | None = None
+    """The monthly free tier that may cover this part, never subtracted from usd; null where there is none."""
+
+
+@dataclass(frozen=True)
+class AuditCost(Record):
+    """What the audit cost at list price: the total and its parts, the free tiers reported apart."""
+
+    usd: float
+    """The sum of the parts, at list price, before any free tier."""
+    parts: tuple[CostPart, ...]
+    free_tier_eligible_usd: float = 0.0
+    """The part of usd billed under a monthly free tier (shared by the whole account), which it may cover."""
+    prices: str = ""
+    """Which list prices (Region, date) the parts use."""
+    not_billed: Mapping[str, Count] = field(default_factory=dict, metadata=wire(sort_keys=True))
+    """Calls made that AWS publishes no per-request price for, by operation."""
+    not_billed_note: str | None = None
+
+
 def _findings_in_order(report: AuditReport) -> tuple[Finding, ...]:
     """Active findings worst first, then suppressed ones."""
     return (*report.worst_first(), *(f for f in report.findings if f.suppressed_by is not None))
@@ -261,6 +297,9 @@ class AuditReport(Record):
     logs_insights_bytes_scanned: Count = 0
     """What the audit's Logs Insights queries scanned, added up from each query's statistics.bytesScanned:
     Insights is billed by the bytes it scans."""
+    cost: AuditCost | None = None
+    """What this audit cost at list price (healthaudit.cost): its own calls, metrics requested, bytes
+    scanned and Lambda time; null in reports written before costs were stated."""
     schema_version: SchemaVersion = SCHEMA_VERSION
 
     __wire__ = Shape(
@@ -280,6 +319,7 @@ class AuditReport(Record):
             "partial",
             "metric_queries",
             "logs_insights_bytes_scanned",
+            "cost",
             "notes",
             "resolved",
             "previous_report",
@@ -307,9 +347,10 @@ class AuditReport(Record):
         return counts
 
     def worst_first(self) -> list[Finding]:
+        """Active findings by severity, then new before ongoing: a new LOW never sits above an ongoing HIGH."""
         return sorted(
             self.active_findings,
-            key=lambda f: (f.severity.rank, f.check_id, f.function_name or ""),
+            key=lambda f: (f.severity.rank, f.status != "new", f.check_id, f.function_name or ""),
         )
 
     def summary(self) -> dict[str, Any]:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..model import MetricSeries, TraceNode, TraceStats
+from ..checks.catalogue import declared_thresholds
+from ..model import Finding, MetricSeries, TraceNode, TraceStats
 from ..stats import percentile
+from .evidence import percent, quantity, words
 from .markup import compact, escape, is_finite_number, moment, number, when
 
-UNITS = {"Duration": "ms", "IteratorAge": "ms", "InitDuration": "ms", "PostRuntimeExtensionsDuration": "ms"}
+UNITS = {"Duration": "ms", "IteratorAge": "s", "InitDuration": "ms", "PostRuntimeExtensionsDuration": "ms"}
+SCALES = {"IteratorAge": 0.001}  # stored in ms; the iterator-age check speaks in seconds
 WIDTH, WIDE, LEFT, RIGHT, TOP, BOTTOM = 340, 690, 40, 10, 10, 22
 
 # As the X-Ray console colours its service map: ok, errors (4xx), throttles (429), faults (5xx).
@@ -27,21 +31,44 @@ MAP_ROWS = 60
 # -- a metric over the window --------------------------------------------------------------------
 
 
-def series_chart(series: MetricSeries) -> str:
-    """One hourly metric as inline SVG: bars for sums (counts per hour), a line for other statistics."""
-    unit = UNITS.get(series.metric, "")
+@dataclass(frozen=True)
+class Reference:
+    """A level drawn across a chart: the check's threshold, or the baseline the window is compared with."""
+
+    value: float
+    label: str
+    kind: str = "threshold"
+    """"threshold" (dashed red), "limit" (solid dark red) or "baseline" (dashed grey)."""
+
+
+def series_chart(
+    series: MetricSeries,
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    scale: float | None = None,
+    references: Sequence[Reference] = (),
+) -> str:
+    """One hourly metric as inline SVG: bars for sums (counts per hour), a line for other statistics.
+
+    `scale` turns the stored values into `unit` (IteratorAge is stored in ms and read in s); the
+    references are in that unit already.
+    """
+    unit = UNITS.get(series.metric, "") if unit is None else unit
+    scale = SCALES.get(series.metric, 1.0) if scale is None else scale
     points = [
-        (slot, value, stamp)
+        (slot, value * scale, stamp)
         for slot, value, stamp in _slots(series.timestamps, series.values)
         if is_finite_number(value)
     ]
-    caption = f"{series.metric} · {series.stat} per hour" + (f" ({unit})" if unit else "")
-    height = 140
+    caption = (title or f"{words(series.metric)}, {_stat_words(series.stat)} per hour") + (f" ({unit})" if unit else "")
+    height = 150
     plot_h = height - TOP - BOTTOM
     if not points:
         return f'<p class="no-data">{escape(caption)}: no datapoints in the window.</p>'
     slots = max(slot for slot, _, _ in points) + 1
-    top = _nice_ceiling(max(value for _, value, _ in points))
+    levels = [value for _, value, _ in points] + [r.value for r in references if is_finite_number(r.value)]
+    top = _nice_ceiling(max(levels))
     plot_w = WIDTH - LEFT - RIGHT
     step = plot_w / slots
 
@@ -71,13 +98,116 @@ def series_chart(series: MetricSeries) -> str:
         ]
     if all(v == 0 for _, v, _ in points):
         marks.append(_note(WIDTH / 2, TOP + plot_h / 2, "zero in every hour"))
+    legend = []
+    for reference in references:
+        if not is_finite_number(reference.value):
+            continue
+        at = y(reference.value)
+        marks.append(
+            f'<line class="ref-{reference.kind}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}">'
+            f"<title>{escape(reference.label)}</title></line>"
+        )
+        legend.append(f'<li><span class="swatch ref-{reference.kind}"></span>{escape(reference.label)}</li>')
     first, last = points[0][2], points[-1][2]
     for stamp, at, anchor in ((first, LEFT, "start"), (last, WIDTH - RIGHT, "end")):
         text = escape(when(stamp, plain=True))
         marks.append(f'<text class="axis" x="{at}" y="{height - 6}" text-anchor="{anchor}">{text}</text>')
     peak = max(v for _, v, _ in points)
     summary = f"{caption}: {len(points)} hourly points from {when(first, plain=True)}, peak {number(peak)}"
-    return _figure(caption, summary, WIDTH, height, "".join(marks))
+    summary += "".join(f"; {r.label}" for r in references if is_finite_number(r.value))
+    extra = f'<ul class="legend">{"".join(legend)}</ul>' if legend else ""
+    return _figure(caption, summary, WIDTH, height, "".join(marks), extra)
+
+
+def finding_charts(finding: Finding) -> list[str]:
+    """The charts of a finding: its hourly series, with the check's threshold (and the baseline, where the
+    evidence gives one) drawn across, in the unit of the finding's message."""
+    series = {s.metric: s for s in finding.series}
+    evidence = finding.evidence
+    defaults = declared_thresholds()
+
+    def default(name: str) -> float | None:
+        threshold = defaults.get(name)
+        return None if threshold is None else float(threshold.default)
+
+    charts: list[str] = []
+    shown: set[str] = set()
+    rate_of = {"throttled": ("Throttles", ("Throttles", "Invocations"), "Throttle rate", "max_throttle_rate")}
+    rate_of["error-rate-high"] = ("Errors", ("Invocations",), "Error rate", "max_error_rate")
+    if finding.check_id in rate_of:
+        part, whole, name, threshold_name = rate_of[finding.check_id]
+        if all(metric in series for metric in (part, *whole)):
+            references = []
+            limit = default(threshold_name)
+            if limit is not None:
+                references.append(Reference(limit * 100, f"default threshold {percent(limit)}"))
+            baseline = evidence.get("baseline_error_rate") if finding.check_id == "error-rate-high" else None
+            if is_finite_number(baseline):
+                references.append(Reference(baseline * 100, f"baseline {percent(baseline)}", "baseline"))
+            rates = ratio_series(name, series[part], [series[m] for m in whole])
+            charts.append(series_chart(rates, title=f"{name} per hour", unit="%", references=references))
+            shown.update((part, *whole))
+    for metric, one in series.items():
+        if metric in shown or not one.values:
+            continue
+        charts.append(series_chart(one, references=_references(finding.check_id, metric, evidence, default)))
+    if not charts and finding.series:
+        names = ", ".join(s.metric for s in finding.series)
+        charts.append(f'<p class="no-data">{escape(names)}: no datapoints in the window.</p>')
+    if any(isinstance(evidence.get(key), list | tuple) for key in ("baseline_samples", "current_samples")):
+        given = {
+            name: (evidence.get(f"{name}_p50_ms"), evidence.get(f"{name}_p95_ms")) for name in ("baseline", "current")
+        }
+        charts.append(
+            distribution_chart(
+                evidence.get("baseline_samples") or [], evidence.get("current_samples") or [], given=given
+            )
+        )
+    return [chart for chart in charts if chart]
+
+
+def _references(check_id: str, metric: str, evidence: Mapping[str, Any], default) -> list[Reference]:
+    """The threshold a metric is judged against, in the chart's unit, from the check's declared default."""
+    if check_id == "iterator-age-high" and metric == "IteratorAge":
+        limit = default("max_iterator_age_seconds")
+        return [] if limit is None else [Reference(limit, f"default threshold {number(limit)} s")]
+    if check_id == "duration-near-timeout" and metric == "Duration":
+        ratio, timeout_ms = default("max_duration_timeout_ratio"), evidence.get("timeout_ms")
+        if ratio is None or not is_finite_number(timeout_ms):
+            return []
+        return [
+            Reference(timeout_ms, f"timeout {number(timeout_ms / 1000)} s", "limit"),
+            Reference(
+                ratio * timeout_ms,
+                f"default threshold {percent(ratio)} of the timeout ({number(ratio * timeout_ms)} ms)",
+            ),
+        ]
+    if check_id == "concurrency-near-limit" and metric == "ConcurrentExecutions":
+        ratio, reserved = default("max_concurrency_ratio"), evidence.get("reserved_concurrency")
+        if ratio is None or not is_finite_number(reserved):
+            return []
+        return [
+            Reference(reserved, f"reserved concurrency {number(reserved)}", "limit"),
+            Reference(ratio * reserved, f"default threshold {percent(ratio)} of it ({number(ratio * reserved)})"),
+        ]
+    return []
+
+
+def _stat_words(stat: str) -> str:
+    return {"Sum": "total", "Maximum": "maximum", "Average": "average", "Minimum": "minimum"}.get(stat, stat)
+
+
+def ratio_series(name: str, part: MetricSeries, whole: Sequence[MetricSeries]) -> MetricSeries:
+    """part / sum(whole) per hour, in percent, over the hours where the whole is not zero."""
+    totals: dict[datetime, float] = {}
+    for series in whole:
+        for stamp, value in zip(series.timestamps, series.values, strict=False):
+            if is_finite_number(value):
+                totals[stamp] = totals.get(stamp, 0.0) + value
+    parts = dict(zip(part.timestamps, part.values, strict=False))
+    hours = sorted(stamp for stamp, total in totals.items() if total)
+    values = tuple(100 * (parts.get(stamp) or 0.0) / totals[stamp] for stamp in hours)
+    return MetricSeries(metric=name, stat="ratio", timestamps=tuple(hours), values=values)
 
 
 def _slots(timestamps: Sequence[datetime], values: Sequence[float]) -> list[tuple[int, float, datetime]]:
@@ -94,11 +224,19 @@ def _slots(timestamps: Sequence[datetime], values: Sequence[float]) -> list[tupl
 # -- samples, baseline against current -----------------------------------------------------------
 
 
-def distribution_chart(baseline: Sequence[Any], current: Sequence[Any], unit: str = "ms", bins: int = 24) -> str:
+def distribution_chart(
+    baseline: Sequence[Any],
+    current: Sequence[Any],
+    unit: str = "ms",
+    bins: int = 24,
+    given: Mapping[str, tuple[Any, Any]] | None = None,
+) -> str:
     """Baseline and current samples (e.g. init durations) as overlaid histograms with p50 and p95 marks.
 
     The samples come from a finding's evidence, which the model leaves free-form: anything that is
-    not a finite number is left out.
+    not a finite number is left out. `given` holds the finding's own p50 and p95 by group, computed over
+    every sample it read (the evidence keeps a bounded number): where given, those are the marks, so the
+    chart and the finding say the same figures; else they are `percentile` of the samples drawn.
     """
     groups = [
         (name, [float(v) for v in values if is_finite_number(v)])
@@ -119,7 +257,7 @@ def distribution_chart(baseline: Sequence[Any], current: Sequence[Any], unit: st
     step = plot_w / bins
 
     def x(value: float) -> float:
-        return LEFT + (value - low) / (high - low) * plot_w
+        return LEFT + (min(max(value, low), high) - low) / (high - low) * plot_w
 
     marks = [_y_axis(top, plot_h, WIDE, percent=True)]
     for name, values in groups:
@@ -133,8 +271,9 @@ def distribution_chart(baseline: Sequence[Any], current: Sequence[Any], unit: st
                     f'width="{max(step - 1, 1):.1f}" height="{h:.1f}"><title>{escape(what)}</title></rect>'
                 )
     legend = []
+    marks_of = {name: _marks(values, (given or {}).get(name)) for name, values in groups}
     for name, values in groups:
-        p50, p95 = percentile(values, 50), percentile(values, 95)
+        p50, p95 = marks_of[name]
         for p, value in (("p50", p50), ("p95", p95)):
             marks.append(
                 f'<line class="mark-{name} {p}" x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{TOP}" y2="{TOP + plot_h}">'
@@ -142,7 +281,7 @@ def distribution_chart(baseline: Sequence[Any], current: Sequence[Any], unit: st
             )
         legend.append(
             f'<li><span class="swatch hist-{name}"></span>{name}: {len(values)} samples, '
-            f"p50 {escape(number(p50))} {unit}, p95 {escape(number(p95))} {unit}</li>"
+            f"p50 {escape(quantity(p50))} {unit}, p95 {escape(quantity(p95))} {unit}</li>"
         )
     for value, anchor in ((low, "start"), ((low + high) / 2, "middle"), (high, "end")):
         marks.append(
@@ -151,11 +290,17 @@ def distribution_chart(baseline: Sequence[Any], current: Sequence[Any], unit: st
         )
     caption = f"Init duration distribution, baseline vs current ({unit})"
     summary = "; ".join(
-        f"{name} {len(values)} samples, p50 {number(percentile(values, 50))}, p95 {number(percentile(values, 95))}"
+        f"{name} {len(values)} samples, p50 {number(marks_of[name][0])}, p95 {number(marks_of[name][1])}"
         for name, values in groups
     )
     extra = f'<ul class="legend">{"".join(legend)}<li class="muted">solid line p50, dashed line p95</li></ul>'
     return _figure(caption, f"{caption}: {summary}", WIDE, height, "".join(marks), extra, wide=True)
+
+
+def _marks(values: Sequence[float], given: tuple[Any, Any] | None) -> tuple[float, float]:
+    if given is not None and all(is_finite_number(v) for v in given):
+        return float(given[0]), float(given[1])
+    return percentile(values, 50), percentile(values, 95)
 
 
 def _histogram(values: Sequence[float], low: float, width: float, bins: int) -> list[int]:

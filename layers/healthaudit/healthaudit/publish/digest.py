@@ -1,104 +1,458 @@
-"""The Slack digests, rendered (pure): one Block Kit message per audit, and one per multi-account run.
+"""The Slack digests, rendered (pure): one short Block Kit message per audit, its thread, and one per run.
 
-`build_digest` renders an AuditReport, `build_details` its thread reply, `build_grouped_digest` a
-ConsolidatedReport grouped by account; publish.slack posts them.
+`build_digest` renders an AuditReport as the main message: the counts by severity in the header,
+then one line per finding (severity, linked function, short message), at most `max_findings` lines
+and at most MAIN_MESSAGE_CHARS characters. `build_details` renders the thread: every finding with its
+link, grouped by check, with each check's fix said once. `build_grouped_digest` renders a
+ConsolidatedReport (a multi-account run) within the same limits, however many targets it has.
 
-Every digest fits Slack's limits (50 blocks, 3,000 characters a section, 150 a header) by
-summarising: it shows the worst findings, says how many more there are, and shortens an overlong
-message at a word boundary. Text that comes from AWS is escaped for mrkdwn and sent `verbatim`,
-so a function name cannot ping a channel or hide a link.
+Severity colours follow the HTML report's (publish/html.py: critical #7f1d1d and high #b91c1c are
+reds, medium #b45309 is amber, low #1d4ed8 blue, info #475569 slate). Slack text has no colour, so
+each severity has the coloured emoji closest in hue, and its name beside it for whoever cannot tell
+the colours apart: critical a red square (the darker, stronger red), high a red circle, medium an
+orange circle, low a blue circle, info a white circle.
+
+Every message fits Slack's limits (50 blocks, 3,000 characters a section, 150 a header) by
+summarising, never by failing; an overlong text is shortened at a word boundary. Text that comes
+from AWS is escaped for mrkdwn and sent `verbatim`, so a function name cannot ping a channel or
+hide a link.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import UTC
 from urllib.parse import quote
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
-from ..model import AuditReport, AuditWindow, ConsolidatedReport, Finding, FindingBrief, Severity, TargetAudited
+from ..model import (
+    AuditReport,
+    AuditWindow,
+    ConsolidatedReport,
+    Finding,
+    FindingBrief,
+    Severity,
+    TargetAudited,
+    TargetNotAudited,
+)
 from ..model.codec import iso
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
 MAX_HEADER_CHARS = 150
 MAX_URL_CHARS = 2500
-FRAME_BLOCKS = 7
-"""Blocks around the findings: header, context, divider, "and N more", coverage gaps, full report."""
-MAX_DETAIL_LINE = 400
-WORST_PER_ACCOUNT = 3
-"""Worst findings shown per account in the grouped digest."""
+MAIN_MESSAGE_CHARS = 2000
+"""The main message's budget: every character of its blocks' texts, link targets included."""
+LINE_MESSAGE_CHARS = 100
+"""A finding's message in the main message is shortened to this; the thread has it whole (up to DETAIL_LINE_CHARS)."""
+DETAIL_LINE_CHARS = 500
+REMEDIATION_CHARS = 600
+DETAIL_SECTIONS_PER_MESSAGE = 40
+MAX_DETAIL_MESSAGES = 5
+"""Thread replies at most; a larger report ends the last one with "…and N more in the full report"."""
 
 SEVERITY_MARKS = {
-    Severity.CRITICAL: ":red_circle:",
-    Severity.HIGH: ":large_orange_circle:",
-    Severity.MEDIUM: ":large_yellow_circle:",
-    Severity.LOW: ":large_blue_circle:",
-    Severity.INFO: ":white_circle:",
+    Severity.CRITICAL: "\N{LARGE RED SQUARE}",
+    Severity.HIGH: "\N{LARGE RED CIRCLE}",
+    Severity.MEDIUM: "\N{LARGE ORANGE CIRCLE}",
+    Severity.LOW: "\N{LARGE BLUE CIRCLE}",
+    Severity.INFO: "\N{MEDIUM WHITE CIRCLE}",
 }
+WARNING = "\N{WARNING SIGN}\N{VARIATION SELECTOR-16}"
+RESOLVED = "\N{WHITE HEAVY CHECK MARK}"
 
 # RFC 3986 reserved characters and "%" stay as they are; anything else that could end a Slack
 # link (<, >, |, spaces, quotes) is percent-encoded.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
-# -- one audit's digest ----------------------------------------------------------------------------
+# -- one audit's main message ----------------------------------------------------------------------
 
 
-def build_digest(report: AuditReport, report_url: str | None, max_findings: int = 10) -> tuple[str, list[Block]]:
-    """The fallback text (for notifications) and the Block Kit blocks of the report's digest."""
-    # New findings first, then ongoing ones; worst first within each (the sort is stable).
-    active = sorted(report.worst_first(), key=lambda finding: finding.status != "new")
+def build_digest(
+    report: AuditReport, report_url: str | None, max_findings: int = 10, *, details_in_thread: bool = True
+) -> tuple[str, list[Block]]:
+    """The fallback text (for notifications) and the blocks of the main message.
+
+    The worst findings come first (severity, then new before ongoing), as many as `max_findings`
+    and the MAIN_MESSAGE_CHARS budget allow; the rest are counted, and said to be in the thread
+    (`details_in_thread`) or, for an incoming webhook, which cannot reply in a thread, in the report.
+    """
+    active = report.worst_first()
     if not active:
         return _quiet_day(report, report_url)
+    mark_new = report.previous_report is not None
+    lines = [finding_line(finding, mark_new=mark_new) for finding in active[: max(max_findings, 1)]]
+    where = "in the thread" if details_in_thread else "in the full report"
 
-    shown = active[: max(0, min(max_findings, MAX_BLOCKS - FRAME_BLOCKS))]
-    blocks: list[Block] = [
-        HeaderBlock(text=shorten(f"Lambda health audit: {report.account} {report.region}", MAX_HEADER_CHARS)),
-        ContextBlock(
-            elements=[_mrkdwn(_window_line(report)), _mrkdwn(_counts_line(report)), _mrkdwn(_history_line(report))]
-        ),
-        DividerBlock(),
+    def message(shown: int) -> list[Block]:
+        blocks: list[Block] = [
+            HeaderBlock(text=shorten(_header_text(report), MAX_HEADER_CHARS)),
+            ContextBlock(elements=[_mrkdwn(_facts_line(report))]),
+            SectionBlock(text=_mrkdwn("\n".join(lines[:shown]))),
+        ]
+        footer = _footer(len(active) - shown, where, report_url)
+        if footer:
+            blocks.append(ContextBlock(elements=[_mrkdwn(footer)]))
+        return blocks
+
+    return _summary_text(report), _largest_within_budget(message, len(lines))
+
+
+def finding_line(finding: Finding, *, mark_new: bool = True, message_chars: int = LINE_MESSAGE_CHARS) -> str:
+    """One finding on one line: its severity, its function linked to the console, and its message, shortened."""
+    new = " · _new_" if mark_new and finding.status == "new" else ""
+    return (
+        f"{_severity(finding.severity)} {_link(finding.console_url, shorten(escape(finding.resource), 80))}: "
+        f"{shorten(escape(finding.message), message_chars)}{new}"
+    )
+
+
+def message_chars(blocks: Iterable[Block]) -> int:
+    """What the main message's budget counts: every text of every block, mrkdwn link targets included."""
+    return sum(len(text) for text in block_texts(blocks))
+
+
+def block_texts(blocks: Iterable[Block]) -> list[str]:
+    """Every text of the blocks, in order, read without Block Kit's checks (a candidate may be over a limit)."""
+    texts = []
+    for block in blocks:
+        text = getattr(block, "text", None)
+        if text is not None:
+            texts.append(text.text)
+        texts += [field.text for field in getattr(block, "fields", None) or []]
+        texts += [element.text for element in getattr(block, "elements", None) or [] if hasattr(element, "text")]
+    return texts
+
+
+def _largest_within_budget(message, most: int) -> list[Block]:
+    """message(n) for the largest n ≤ most whose text fits MAIN_MESSAGE_CHARS; message(1) at the least."""
+    for shown in range(most, 0, -1):
+        blocks = message(shown)
+        if message_chars(blocks) <= MAIN_MESSAGE_CHARS:
+            return blocks
+    return message(1)
+
+
+def _header_text(report: AuditReport) -> str:
+    return f"Lambda health audit: {_severity_counts(report.counts_by_severity())}"
+
+
+def _severity_counts(counts: dict[str, int]) -> str:
+    shown = [f"{SEVERITY_MARKS[Severity(name)]} {n:,} {name}" for name, n in counts.items() if n]
+    return " · ".join(shown) or "no findings"
+
+
+def _facts_line(report: AuditReport) -> str:
+    facts = [
+        f"{escape(report.account)} {escape(report.region)}",
+        _window(report.window),
+        f"{report.functions_audited:,} {_plural(report.functions_audited, 'function')}",
     ]
-    blocks += [SectionBlock(text=_mrkdwn(finding_text(finding))) for finding in shown]
-    if report.resolved:
-        blocks.append(SectionBlock(text=_mrkdwn(_resolved_text(report))))
-    if len(active) > len(shown):
-        more = len(active) - len(shown)
-        where = " in the full report" if report_url else ""
-        blocks.append(ContextBlock(elements=[_mrkdwn(f"…and {more} more {_plural(more, 'finding')}{where}")]))
+    if report.previous_report is None:
+        facts.append("first audit: nothing to compare with")
+    else:
+        new = sum(1 for finding in report.active_findings if finding.status == "new")
+        changes = [f"{n:,} {word}" for n, word in ((new, "new"), (len(report.resolved), "resolved")) if n]
+        facts.append(" · ".join(changes) or "nothing new or resolved")
+    suppressed = len(report.findings) - len(report.active_findings)
+    if suppressed:
+        facts.append(f"{suppressed:,} suppressed")
     if report.coverage_gaps:
-        blocks.append(ContextBlock(elements=[_mrkdwn(_gaps_line(report))]))
+        gaps = len(report.coverage_gaps)
+        facts.append(f"{WARNING} {gaps:,} {_plural(gaps, 'coverage gap')}: unknown, not healthy")
+    return " · ".join(facts)
+
+
+def _footer(more: int, where: str, report_url: str | None) -> str:
+    parts = []
+    if more > 0:
+        parts.append(f"…and {more:,} more {_plural(more, 'finding')} {where}")
     if report_url:
-        blocks.append(ContextBlock(elements=[_mrkdwn(_report_pointer(report_url))]))
-    return _summary_text(report), blocks
+        parts.append(_report_pointer(report_url))
+    return " · ".join(parts)
 
 
-def finding_text(finding: Finding) -> str:
-    """One finding as a section's mrkdwn: severity, title, linked resource, message, remediation.
+def _summary_text(report: AuditReport) -> str:
+    active = len(report.active_findings)
+    counts = ", ".join(f"{count} {severity}" for severity, count in report.counts_by_severity().items() if count)
+    functions = f"{report.functions_audited} {_plural(report.functions_audited, 'function')}"
+    where = f"{escape(report.account)} {escape(report.region)}"
+    return f"Lambda health audit {where}: {active} {_plural(active, 'finding')} ({counts}) in {functions}"
 
-    Everything but the message is short; the message gets what is left of the 3,000 characters.
-    """
-    since = (
-        " · *NEW*" if finding.status == "new" else f" · since {finding.first_seen[:10]}" if finding.first_seen else ""
+
+def _window(window: AuditWindow) -> str:
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+
+
+def _quiet_day(report: AuditReport, report_url: str | None) -> tuple[str, list[Block]]:
+    n, where = report.functions_audited, f"{escape(report.account)} {escape(report.region)}"
+    gaps = len(report.coverage_gaps)
+    if gaps:
+        text = f"No findings in {n} {_plural(n, 'function')}, but {gaps} {_plural(gaps, 'coverage gap')}"
+        line = f"{WARNING} {text} in {where}: some data could not be read."
+    elif n == 0:
+        text = "No functions audited"
+        line = f"{RESOLVED} {text} in {where}."
+    else:
+        text = f"All {n} {_plural(n, 'function')} healthy"
+        line = f"{RESOLVED} {text} in {where}."
+    if report.resolved:
+        line += f" {len(report.resolved)} {_plural(len(report.resolved), 'finding')} resolved since the previous audit."
+    if report_url:
+        line += f" {_report_pointer(report_url)}"
+    return f"Lambda health audit {where}: {text}", [SectionBlock(text=_mrkdwn(line))]
+
+
+# -- one audit's thread ----------------------------------------------------------------------------
+
+
+def build_details(report: AuditReport, report_url: str | None = None) -> list[tuple[str, list[Block]]]:
+    """The thread replies: every active finding on one line with its link, grouped by check (worst
+    check first), each check's fix said once; then what was resolved. As many replies as it takes,
+    up to MAX_DETAIL_MESSAGES, each within Block Kit's limits."""
+    active = report.worst_first()
+    chunks: list[tuple[str, int]] = []  # a section's text, and how many findings it lists
+    for findings in _by_check(active):
+        chunks += _pack(
+            _check_head(findings), [finding_line(f, mark_new=False, message_chars=DETAIL_LINE_CHARS) for f in findings]
+        )
+    if report.resolved:
+        head = f"{RESOLVED} *Resolved since the previous audit ({len(report.resolved):,})*"
+        lines = [
+            f"• `{f.check_id}` on {_link(f.console_url, shorten(escape(f.resource), 80))}" for f in report.resolved
+        ]
+        chunks += [(text, 0) for text, _ in _pack(head, lines)]
+    return _as_messages(chunks, len(active), report_url)
+
+
+def _by_check(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """The findings grouped by check, the groups in the order of their first (worst) finding."""
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        groups[finding.check_id].append(finding)
+    return list(groups.values())
+
+
+def _check_head(findings: Sequence[Finding]) -> str:
+    first, n = findings[0], len(findings)
+    what = f"{n:,} {_plural(n, 'function' if first.function_name else 'finding')}"
+    fix = f"_Fix:_ {shorten(escape(first.remediation), REMEDIATION_CHARS)}"
+    if first.docs:
+        fix += f" ({_link(first.docs, 'docs')})"
+    return f"*{shorten(escape(first.title), 150)}* · `{first.check_id}` · {what}\n{fix}"
+
+
+def _pack(head: str, lines: Sequence[str]) -> list[tuple[str, int]]:
+    """`head` and then `lines` in sections of at most MAX_SECTION_CHARS, each with how many lines it holds."""
+    sections: list[tuple[str, int]] = []
+    text, count = head, 0
+    for line in lines:
+        line = shorten(line, MAX_SECTION_CHARS)
+        if len(text) + 1 + len(line) > MAX_SECTION_CHARS:
+            sections.append((text, count))
+            text, count = line, 1
+        else:
+            text, count = f"{text}\n{line}", count + 1
+    sections.append((text, count))
+    return sections
+
+
+def _as_messages(chunks: list[tuple[str, int]], total: int, report_url: str | None) -> list[tuple[str, list[Block]]]:
+    batches = [chunks[i : i + DETAIL_SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), DETAIL_SECTIONS_PER_MESSAGE)]
+    kept = batches[:MAX_DETAIL_MESSAGES]
+    listed = sum(count for batch in kept for _, count in batch)
+    messages = []
+    for index, batch in enumerate(kept, start=1):
+        blocks: list[Block] = [SectionBlock(text=_mrkdwn(text)) for text, _ in batch]
+        part = f" ({index} of {len(kept)})" if len(kept) > 1 else ""
+        what = (
+            f"All {total:,} {_plural(total, 'finding')}, with fixes" if total else "Resolved since the previous audit"
+        )
+        messages.append((what + part, blocks))
+    if listed < total and messages:
+        more = _footer(total - listed, "in the full report", report_url)
+        messages[-1][1].append(ContextBlock(elements=[_mrkdwn(more)]))
+    return messages
+
+
+# -- the multi-account run's digest ----------------------------------------------------------------
+
+CHECKS_SHOWN = 6
+REGIONS_PER_CHECK = 3
+REASONS_SHOWN = 3
+EXAMPLES_PER_REASON = 3
+
+
+def build_grouped_digest(
+    consolidated: ConsolidatedReport, report_url: str | None = None, max_findings: int = 10
+) -> tuple[str, list[Block]]:
+    """ONE message for the whole run, as short at 4,000 targets as at 4: the counts by severity in the
+    header; the worst findings across the organization; the counts per check and per Region; and the
+    targets not audited, grouped by reason. Within MAIN_MESSAGE_CHARS, by showing fewer lines."""
+    worst = _worst_across(consolidated.targets)
+    by_check = _counts_by_check(consolidated.targets)
+    reasons = _not_audited_by_reason(consolidated.not_audited)
+    header = shorten(
+        f"Lambda health audit: {len(consolidated.accounts):,} {_plural(len(consolidated.accounts), 'account')}"
+        f" · {_severity_counts(consolidated.counts_by_severity())}",
+        MAX_HEADER_CHARS,
     )
-    head = (
-        f"{SEVERITY_MARKS[finding.severity]} *{finding.severity.value.upper()}*{since} · "
-        f"*{shorten(escape(finding.title), 150)}*\n"
-        f"{_link(finding.console_url, shorten(escape(finding.resource), 150))}: "
+    facts = _run_facts(consolidated)
+
+    def message(findings: int, checks: int, causes: int) -> list[Block]:
+        blocks: list[Block] = [HeaderBlock(text=header), ContextBlock(elements=[_mrkdwn(facts)])]
+        sections = [
+            _worst_section(worst, findings),
+            _checks_section(by_check, checks, consolidated.targets),
+            _not_audited_section(reasons, causes),
+        ]
+        blocks += [SectionBlock(text=_mrkdwn(shorten(text, MAX_SECTION_CHARS))) for text in sections if text]
+        if report_url:
+            blocks.append(ContextBlock(elements=[_mrkdwn(_report_pointer(report_url, "Consolidated report"))]))
+        return blocks
+
+    blocks: list[Block] = []
+    for plan in _shrinking(min(max_findings, len(worst)), min(CHECKS_SHOWN, len(by_check)), REASONS_SHOWN):
+        blocks = message(*plan)
+        if message_chars(blocks) <= MAIN_MESSAGE_CHARS:
+            break
+    text = f"{header}: {facts}".replace("*", "")
+    return text, blocks
+
+
+def _shrinking(findings: int, checks: int, reasons: int) -> list[tuple[int, int, int]]:
+    """(findings, checks, reasons) to show, from all of them to the fewest: first fewer worst findings
+    (down to three), then fewer checks (down to two), then fewer reasons (down to one), then fewer findings."""
+    few_findings, few_checks = min(findings, 3), min(checks, 2)
+    plans = [(n, checks, reasons) for n in range(findings, few_findings - 1, -1)]
+    plans += [(few_findings, c, reasons) for c in range(checks - 1, few_checks - 1, -1)]
+    plans += [(few_findings, few_checks, r) for r in range(reasons - 1, 0, -1)]
+    plans += [(n, few_checks, 1) for n in range(few_findings - 1, -1, -1)]
+    return plans
+
+
+def _run_facts(consolidated: ConsolidatedReport) -> str:
+    planned = consolidated.targets_audited + consolidated.targets_not_audited
+    facts = (
+        f"Window ending {escape(iso(consolidated.window_end))} · {consolidated.targets_audited:,} of {planned:,}"
+        f" {_plural(planned, 'target')} audited · {consolidated.functions_audited:,} functions"
     )
-    fix = f"\n_Fix:_ {shorten(escape(finding.remediation), 600)}"
-    if finding.docs:
-        fix += f" ({_link(finding.docs, 'docs')})"
-    return head + shorten(escape(finding.message), MAX_SECTION_CHARS - len(head) - len(fix)) + fix
+    if consolidated.not_audited:
+        facts += f" · {WARNING} {consolidated.targets_not_audited:,} not audited"
+    return facts
+
+
+def _worst_across(targets: Sequence[TargetAudited]) -> list[tuple[FindingBrief, TargetAudited]]:
+    """Every target's worst findings, the organization's worst first (severity, then new before ongoing)."""
+    pairs = [(finding, target) for target in targets for finding in target.worst_findings]
+    return sorted(
+        pairs,
+        key=lambda pair: (
+            pair[0].severity.rank,
+            pair[0].status != "new",
+            pair[0].check_id,
+            pair[1].account,
+            pair[1].region,
+            pair[0].function_name or "",
+        ),
+    )
+
+
+def _worst_section(worst: Sequence[tuple[FindingBrief, TargetAudited]], shown: int) -> str:
+    """The worst findings, one line each; the same check at the same severity in many places is one
+    line with an example and a count, so that one widespread check cannot fill the list."""
+    if not worst or shown < 1:
+        return ""
+    alike: dict[tuple[Severity, str], list[tuple[FindingBrief, TargetAudited]]] = defaultdict(list)
+    for finding, target in worst:
+        alike[(finding.severity, finding.check_id)].append((finding, target))
+    lines = ["*Worst findings*"]
+    for group in list(alike.values())[:shown]:
+        finding, target = group[0]
+        where = shorten(escape(finding.function_name or "account-wide"), 80)
+        new = " · _new_" if finding.status == "new" else ""
+        more = f" and {len(group) - 1:,} more like it" if len(group) > 1 else ""
+        lines.append(
+            f"{_severity(finding.severity)} {where}: {shorten(escape(finding.title), 80)}"
+            f" · {escape(target.account)} {escape(target.region)}{new}{more}"
+        )
+    return "\n".join(lines)
+
+
+def _counts_by_check(targets: Sequence[TargetAudited]) -> list[tuple[str, int, Counter[str]]]:
+    """Per check: its findings across the run and per Region, the most frequent check first."""
+    per_region: dict[str, Counter[str]] = defaultdict(Counter)
+    for target in targets:
+        for check_id, n in target.counts_by_check.items():
+            per_region[check_id][target.region] += n
+    rows = [(check_id, sum(regions.values()), regions) for check_id, regions in per_region.items()]
+    return sorted((row for row in rows if row[1]), key=lambda row: (-row[1], row[0]))
+
+
+def _checks_section(rows: Sequence[tuple[str, int, Counter[str]]], shown: int, targets: Sequence[TargetAudited]) -> str:
+    if not rows:
+        return ""
+    lines = ["*Findings per check and Region*"]
+    for check_id, total, regions in rows[:shown]:
+        top = regions.most_common(REGIONS_PER_CHECK)
+        split = " · ".join(f"{escape(region)} {n:,}" for region, n in top)
+        rest = len(regions) - len(top)
+        more = f" · +{rest} {_plural(rest, 'Region')}" if rest > 0 else ""
+        lines.append(f"`{check_id}` *{total:,}*: {split}{more}")
+    if len(rows) > shown:
+        hidden = len(rows) - shown
+        lines.append(f"…and {hidden} more {_plural(hidden, 'check')} in the consolidated report")
+    region_totals: Counter[str] = Counter()
+    for target in targets:
+        region_totals[target.region] += target.findings
+    busiest = region_totals.most_common(6)
+    regions = " · ".join(f"{escape(region)} {n:,}" for region, n in busiest)
+    rest = len(region_totals) - len(busiest)
+    lines.append(f"All checks: {regions}{f' · +{rest} more' if rest > 0 else ''}")
+    return "\n".join(lines)
+
+
+_ARN = re.compile(r"arn:[A-Za-z0-9-]+:\S*?(?=:?\s|:?$)")
+_PATH = re.compile(r"\S*/\S*[^\s:.,;]")
+_NUMBER = re.compile(r"\d[\d.,]*\d|\d")
+
+
+def failure_reason(error: str) -> str:
+    """What failed, without what differs from one target to the next (ARNs, account ids, keys, numbers),
+    so that the same failure in a thousand accounts is one reason."""
+    masked = _NUMBER.sub("…", _PATH.sub("…", _ARN.sub("arn:…", error.strip())))
+    return re.sub(r"\s+", " ", masked) or "no error given"
+
+
+def _not_audited_by_reason(failures: Sequence[TargetNotAudited]) -> list[tuple[str, list[TargetNotAudited]]]:
+    groups: dict[str, list[TargetNotAudited]] = defaultdict(list)
+    for failure in failures:
+        groups[failure_reason(failure.error)].append(failure)
+    return sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
+
+
+def _not_audited_section(reasons: Sequence[tuple[str, list[TargetNotAudited]]], shown: int) -> str:
+    if not reasons:
+        return ""
+    lines = [f"{WARNING} *Not audited*"]
+    for reason, targets in reasons[:shown]:
+        examples = ", ".join(f"{escape(t.account)} {escape(t.region)}" for t in targets[:EXAMPLES_PER_REASON])
+        more = f" and {len(targets) - EXAMPLES_PER_REASON:,} more" if len(targets) > EXAMPLES_PER_REASON else ""
+        lines.append(
+            f"*{len(targets):,} {_plural(len(targets), 'target')}*: {shorten(escape(reason), 160)} ({examples}{more})"
+        )
+    if len(reasons) > shown:
+        hidden = sum(len(targets) for _, targets in reasons[shown:])
+        lines.append(f"…and {hidden:,} more for {len(reasons) - shown} other reasons, in the consolidated report")
+    return "\n".join(lines)
+
+
+# -- shared ------------------------------------------------------------------------------------------
 
 
 def escape(text: str) -> str:
@@ -126,98 +480,14 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def _quiet_day(report: AuditReport, report_url: str | None) -> tuple[str, list[Block]]:
-    n, where = report.functions_audited, f"{escape(report.account)} {escape(report.region)}"
-    gaps = len(report.coverage_gaps)
-    if gaps:
-        text = f"No findings in {n} {_plural(n, 'function')}, but {gaps} {_plural(gaps, 'coverage gap')}"
-        line = f":grey_question: {text} in {where}: some data could not be read."
-    elif n == 0:
-        text = "No functions audited"
-        line = f":white_check_mark: {text} in {where}."
-    else:
-        text = f"All {n} {_plural(n, 'function')} healthy"
-        line = f":white_check_mark: {text} in {where}."
-    if report.resolved:
-        line += f" {len(report.resolved)} {_plural(len(report.resolved), 'finding')} resolved since the previous audit."
-    if report_url:
-        line += f" {_report_pointer(report_url)}"
-    return f"Lambda health audit {where}: {text}", [SectionBlock(text=_mrkdwn(line))]
+def _severity(severity: Severity) -> str:
+    return f"{SEVERITY_MARKS[severity]} *{severity.value.upper()}*"
 
 
-def build_details(report: AuditReport) -> tuple[str, list[Block]]:
-    """The thread reply: every active finding, one line each, packed into sections within Slack's limits."""
-    lines = [
-        shorten(f"• {f.severity.value} · `{f.check_id}` · {escape(f.resource)}: {escape(f.message)}", MAX_DETAIL_LINE)
-        for f in report.worst_first()
-    ]
-    blocks: list[Block] = []
-    section: list[str] = []
-    for index, line in enumerate(lines):
-        if sum(len(item) + 1 for item in section) + len(line) > MAX_SECTION_CHARS:
-            blocks.append(SectionBlock(text=_mrkdwn("\n".join(section))))
-            section = []
-        if len(blocks) == MAX_BLOCKS - 1:
-            rest = len(lines) - index
-            blocks.append(ContextBlock(elements=[_mrkdwn(f"…and {rest} more in the full report")]))
-            section = []
-            break
-        section.append(line)
-    if section:
-        blocks.append(SectionBlock(text=_mrkdwn("\n".join(section))))
-    return f"All {len(lines)} findings", blocks
-
-
-def _history_line(report: AuditReport) -> str:
-    if report.previous_report is None:
-        return "first audit of this account and region: nothing to compare with"
-    new = sum(1 for finding in report.active_findings if finding.status == "new")
-    return f"*{new}* new · *{len(report.resolved)}* resolved since the previous audit"
-
-
-def _resolved_text(report: AuditReport) -> str:
-    head = f":white_check_mark: *Resolved since the previous audit ({len(report.resolved)}):* "
-    items = ", ".join(f"`{finding.check_id}` on {escape(finding.resource)}" for finding in report.resolved)
-    return head + shorten(items, MAX_SECTION_CHARS - len(head))
-
-
-def _summary_text(report: AuditReport) -> str:
-    active = len(report.active_findings)
-    counts = ", ".join(f"{count} {severity}" for severity, count in report.counts_by_severity().items() if count)
-    functions = f"{report.functions_audited} {_plural(report.functions_audited, 'function')}"
-    where = f"{escape(report.account)} {escape(report.region)}"
-    return f"Lambda health audit {where}: {active} {_plural(active, 'finding')} ({counts}) in {functions}"
-
-
-def _window_line(report: AuditReport) -> str:
-    functions = f"{report.functions_audited} {_plural(report.functions_audited, 'function')}"
-    return f"{_window(report.window)} · {functions} audited"
-
-
-def _window(window: AuditWindow) -> str:
-    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
-
-
-def _counts_line(report: AuditReport) -> str:
-    counts = report.counts_by_severity()
-    line = " · ".join(f"*{count}* {severity}" for severity, count in counts.items() if count)
-    suppressed = len(report.findings) - len(report.active_findings)
-    return line + (f" · {suppressed} suppressed" if suppressed else "")
-
-
-def _gaps_line(report: AuditReport) -> str:
-    gaps = len(report.coverage_gaps)
-    return (
-        f":warning: {gaps} {_plural(gaps, 'coverage gap')}: some data could not be read, "
-        "so what it would show is unknown, not healthy."
-    )
-
-
-def _report_pointer(url: str) -> str:
+def _report_pointer(url: str, label: str = "Full report") -> str:
     if url.startswith(("https://", "http://")):
-        return _link(url, "Full report")
-    return f"Full report: `{escape(url)}`"
+        return _link(url, label)
+    return f"{label}: `{escape(url)}`"
 
 
 def _link(url: str, label: str) -> str:
@@ -236,62 +506,3 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
 
 def _plural(n: int, word: str) -> str:
     return word if n == 1 else word + "s"
-
-
-# -- the multi-account run's digest ----------------------------------------------------------------
-
-
-def build_grouped_digest(consolidated: ConsolidatedReport, report_url: str | None = None) -> tuple[str, list[Block]]:
-    """ONE Slack message for the run: a section per account (counts per region, the worst findings,
-    the targets not audited with their error), within Block Kit's limits."""
-    accounts = consolidated.accounts
-    counts = " · ".join(f"*{n}* {severity}" for severity, n in consolidated.counts_by_severity().items() if n)
-    header = f"Lambda health audit: {len(accounts)} {_plural(len(accounts), 'account')}"
-    summary = (
-        f"{consolidated.targets_audited} of {consolidated.targets_audited + consolidated.targets_not_audited}"
-        f" targets audited · {consolidated.functions_audited} functions · {counts or 'no findings'}"
-    )
-    blocks: list[Block] = [
-        HeaderBlock(text=shorten(header, MAX_HEADER_CHARS)),
-        ContextBlock(elements=[_mrkdwn(f"Window ending {escape(iso(consolidated.window_end))}"), _mrkdwn(summary)]),
-        DividerBlock(),
-    ]
-    footer = 1 + (1 if report_url else 0)
-    shown = accounts[: MAX_BLOCKS - len(blocks) - footer]
-    for account in shown:
-        blocks.append(SectionBlock(text=_mrkdwn(_account_text(consolidated, account))))
-    if len(accounts) > len(shown):
-        more = len(accounts) - len(shown)
-        blocks.append(
-            ContextBlock(elements=[_mrkdwn(f"…and {more} more {_plural(more, 'account')} in the consolidated report")])
-        )
-    if report_url:
-        blocks.append(ContextBlock(elements=[_mrkdwn(f"Consolidated report: `{escape(report_url)}`")]))
-    text = f"{header}: {summary.replace('*', '')}"
-    if consolidated.not_audited:
-        text += f" · {len(consolidated.not_audited)} not audited"
-    return text, blocks
-
-
-def _account_text(consolidated: ConsolidatedReport, account: str) -> str:
-    lines = [f"*Account {escape(account)}*"]
-    findings: list[tuple[FindingBrief, str]] = []
-    for target in (t for t in consolidated.targets if t.account == account):
-        lines.append(f"• {escape(target.region)}: {target.functions_audited} functions · {_target_counts(target)}")
-        findings += [(finding, target.region) for finding in target.worst_findings]
-    for target in (t for t in consolidated.not_audited if t.account == account):
-        lines.append(f":warning: {escape(target.region)} *not audited*: {escape(shorten(target.error, 300))}")
-    findings.sort(key=lambda pair: pair[0].severity.rank)
-    for finding, region in findings[:WORST_PER_ACCOUNT]:
-        where = escape(finding.function_name or "account")
-        lines.append(
-            f"{SEVERITY_MARKS[finding.severity]} *{finding.severity.value.upper()}* · {escape(finding.title)}"
-            f" · {where} ({escape(region)})"
-        )
-    return shorten("\n".join(lines), MAX_SECTION_CHARS)
-
-
-def _target_counts(target: TargetAudited) -> str:
-    counts = ", ".join(f"{n} {severity.value}" for severity, n in target.counts_by_severity.items() if n) or "healthy"
-    gaps = f", {target.coverage_gaps} coverage gaps" if target.coverage_gaps else ""
-    return counts + gaps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,3 +56,23 @@ def when(stamp: datetime | str | None, plain: bool = False) -> str:
     at = moment(stamp)
     text = at.strftime("%d %b %H:%M" if plain else "%d %b %Y %H:%M UTC") if at else str(stamp or "?")
     return text if plain else escape(text)
+
+
+def inline_code(text: str) -> str:
+    """Text (escaped) whose `backticked` parts are set as code, as the registry's remediation writes them."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: no code, and no stray backtick either
+        return escape(str(text).replace("`", ""))
+    return "".join(f"<code>{escape(part)}</code>" if i % 2 else escape(part) for i, part in enumerate(parts))
+
+
+def long_day(key: str) -> str | None:
+    """The day a report's S3 key names (`reports/dt=2026-11-30/…`) as '30 Nov 2026', or None."""
+    found = re.search(r"dt=(\d{4}-\d{2}-\d{2})", key)
+    if not found:
+        return None
+    try:
+        day = datetime.strptime(found.group(1), "%Y-%m-%d")
+    except ValueError:
+        return None
+    return f"{day.day} {day:%b %Y}"

@@ -16,8 +16,9 @@ from typing import Any, Mapping
 
 from ..config import AuditConfig
 from ..model import AuditReport
+from .html import html_key
 from .outcome import post_report_digest
-from .s3 import NOTIFY_METADATA, read_report, report_key
+from .s3 import NOTIFY_METADATA, read_report, report_key, report_link
 
 LATEST_REPORT = re.compile(r"latest/account=(?P<account>[^/]+)/region=(?P<region>[^/]+)/report\.json")
 #: A manual run's report (publish.s3.manual_run_key): posted only when the run asked (its notify metadata).
@@ -58,11 +59,8 @@ def notify_report(
     elif not (config.slack and (config.slack.channel or config.slack.token_secret)):
         outcome = NotifyOutcome(status="skipped: no Slack channel configured", report_key=dated)
     else:
-        link = s3.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": bucket, "Key": dated.rsplit("/", 1)[0] + "/report.html"},
-            ExpiresIn=config.slack.report_link_hours * 3600,
-        )
+        # Never a pre-signed link: signed with this function's session, it would die with it (publish.s3.report_link).
+        link = report_link(bucket, html_key(dated), s3.meta.region_name, config.report_viewer_url)
         posted = post_report_digest(report, config, link, environ)
         outcome = NotifyOutcome(status=posted.status, report_key=dated, slack_ts=posted.ts)
         _record(s3, bucket, outcome_key, outcome)

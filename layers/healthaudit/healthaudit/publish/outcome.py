@@ -12,8 +12,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from ..config import AuditConfig
 from ..model import AuditReport
+from .html import html_key
 from .render import render_report
-from .s3 import store_manual_report, store_report
+from .s3 import report_link, store_manual_report, store_report
 
 logger = Logger(child=True)
 
@@ -22,6 +23,7 @@ logger = Logger(child=True)
 class PublishOutcome:
     report_key: str | None = None
     report_url: str | None = None
+    """The HTML report's link for people (publish.s3.report_link): the S3 console's page, or the configured viewer."""
     slack: str = "not configured"
     slack_ts: str | None = None
 
@@ -44,7 +46,7 @@ def publish(
     """
     key = url = None
     if config.bucket:
-        rendered = render_report(report)
+        rendered = render_report(report, collapse_over=config.report_collapse_over)
         if manual_run is not None:
             key = store_manual_report(
                 s3_client, config.bucket, report, rendered.json, rendered.html, manual_run, notify=notify
@@ -54,7 +56,7 @@ def publish(
                 s3_client, config.bucket, report, rendered.json, rendered.html, config.report_prefix, notify=notify
             )
     if key is not None:
-        url = f"s3://{config.bucket}/{key}"
+        url = report_link(config.bucket, html_key(key), s3_client.meta.region_name, config.report_viewer_url)
         logger.info("report stored", extra={"bucket": config.bucket, "key": key})
     slack_status, ts = "not configured", None
     if not notify:
@@ -73,6 +75,8 @@ class SlackOutcome:
     ts: str | None = None
     retryable: bool = False
     """A failure that a later attempt may get past (rate limits, Slack 5xx, network)."""
+    thread_failure: str | None = None
+    """Why the thread (the details) was not posted in full, the main message having been posted."""
 
 
 PERMANENT_SLACK_ERRORS = {
@@ -93,7 +97,7 @@ def post_report_digest(
     report: AuditReport, config: AuditConfig, url: str | None, environ: Mapping[str, str]
 ) -> SlackOutcome:
     """Post the digest, then the details in its thread. Never raises for Slack's or the token's errors."""
-    from .digest import build_details, build_digest
+    from .digest import build_digest
     from .slack import (
         SlackConfigError,
         is_webhook,
@@ -110,19 +114,17 @@ def post_report_digest(
         return SlackOutcome("skipped: all healthy and post_when_healthy is off")
     try:
         credential = resolve_token(slack, environ)
-        text, blocks = build_digest(report, url, max_findings=slack.max_findings)
         if is_webhook(credential):
-            # A webhook has no threads: the details stay in the report.
+            # A webhook has no threads: the compact list, and the rest in the report.
+            text, blocks = build_digest(report, url, max_findings=slack.max_findings, details_in_thread=False)
             post_to_webhook(credential, text, blocks, environ=environ, timeout_seconds=slack.timeout_seconds)
             return SlackOutcome("posted")
         if not slack.channel:
             raise SlackConfigError("a bot token needs slack.channel (a channel ID); an incoming webhook does not")
         client = slack_client(credential, base_url=slack_api_url(environ), timeout_seconds=slack.timeout_seconds)
+        text, blocks = build_digest(report, url, max_findings=slack.max_findings)
         ts = post_digest(client, slack.channel, text, blocks)
-        if len(report.active_findings) > 0:
-            details_text, details = build_details(report)
-            post_digest(client, slack.channel, details_text, details, thread_ts=ts)
-        return SlackOutcome("posted", ts)
+        return SlackOutcome("posted", ts, thread_failure=_post_thread(client, slack.channel, ts, report, url))
     except SlackApiError as error:
         code = str(error.response.get("error", "an error"))
         outcome = SlackOutcome(f"failed: Slack answered {code}", retryable=code not in PERMANENT_SLACK_ERRORS)
@@ -136,3 +138,26 @@ def post_report_digest(
         outcome = SlackOutcome(f"failed: {type(error).__name__}", retryable=True)
     logger.error("slack digest not posted; the report is safe in S3", extra={"reason": outcome.status})
     return outcome
+
+
+def _post_thread(client: Any, channel: str, ts: str, report: AuditReport, url: str | None) -> str | None:
+    """Post the details in the digest's thread; None, or why they are incomplete.
+
+    The main message is out: a failure here is logged, never retried, so that a retry cannot post
+    the digest twice. The report, with every finding, is in S3 and linked from the digest.
+    """
+    from .digest import build_details
+    from .slack import post_digest
+
+    if not (report.active_findings or report.resolved):
+        return None
+    try:
+        for text, blocks in build_details(report, url):
+            post_digest(client, channel, text, blocks, thread_ts=ts)
+        return None
+    except SlackApiError as error:
+        failure = f"Slack answered {error.response.get('error', 'an error')}"
+    except (SlackClientError, OSError) as error:
+        failure = type(error).__name__
+    logger.error("digest posted, its thread not in full; the report is safe in S3", extra={"reason": failure})
+    return failure

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..model import AuditReport
 from .html import render_html
+from .triage import DEFAULT_COLLAPSE_OVER
 
 
 @dataclass(frozen=True)
@@ -16,8 +17,9 @@ class RenderedReport:
     html: bytes
 
 
-def render_report(report: AuditReport) -> RenderedReport:
-    return RenderedReport(json=report_json(report, indent=None), html=render_html(report).encode("utf-8"))
+def render_report(report: AuditReport, collapse_over: int = DEFAULT_COLLAPSE_OVER) -> RenderedReport:
+    html = render_html(report, collapse_over=collapse_over)
+    return RenderedReport(json=report_json(report, indent=None), html=html.encode("utf-8"))
 
 
 def report_json(report: AuditReport, indent: int | None = 2) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Mapping
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -92,6 +93,23 @@ def store_report(
     for key, data, content_type in writes:
         s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)
     return report_key(report, prefix)
+
+
+S3_CONSOLE_OBJECT = "https://{region}.console.aws.amazon.com/s3/object/{bucket}?region={region}&prefix={key}"
+"""The S3 console's page of one object, in the form the console itself links to (AWS documents no URL
+scheme for its console). It asks whoever opens it to sign in, and never expires."""
+
+
+def report_link(bucket: str, key: str, region: str, viewer_url: str | None = None) -> str:
+    """A link to a stored report that still works next week: `viewer_url` (config `report.viewer_url`,
+    with {bucket}, {key} and {region} placeholders) if one is configured, else the S3 console's page.
+
+    Never a pre-signed URL: one signed with a Lambda role's temporary credentials stops working when
+    those credentials expire, whatever its own expiry says, within hours
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html).
+    """
+    template = viewer_url or S3_CONSOLE_OBJECT
+    return template.format(bucket=quote(bucket, safe=""), key=quote(key, safe="/"), region=quote(region, safe=""))
 
 
 def read_report(s3: Any, bucket: str, key: str) -> tuple[dict[str, Any] | None, Mapping[str, str]]:

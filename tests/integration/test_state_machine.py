@@ -1,0 +1,328 @@
+"""The state machine executed, not only validated: template.yaml's own definition run by the sandbox's Step
+Functions interpreter (moto's, with healthaudit_sandbox.stepfunctions closing its gaps), its Lambda tasks
+answered by the real handlers under their own roles, its Distributed Map reading the plan from S3 and
+writing its results to S3 as the state machine's role, and the 256 KiB cap on a state's payload enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from healthaudit.model import ConsolidatedReport
+from healthaudit.schema import load_consolidated_schema
+from healthaudit_sandbox import fleet as fleet_module
+from healthaudit_sandbox.fleet import seed_fleet
+from healthaudit_sandbox.planted_problems import demo_fleet
+from healthaudit_sandbox.stepfunctions import executing_state_machines, run_execution, serving
+from tests.support.clock import AT, day, iso
+from tests.support.deployment import provisioned
+from tests.support.stack_roles import STATES_TRUST, create_role, member_role_policies
+from tests.support.state_machine import deployed_state_machine
+
+HOME = "eu-west-1"
+REGIONS = ("eu-west-1", "us-east-1")
+ROLE = "healthaudit-member-audit"
+EXTERNAL_ID = "healthaudit-7d21e0"
+AUDITOR = "730000000001"
+#: 6 accounts x 2 Regions; 2 of the 6 (a third, the organization's 30 %) have no member role.
+WITH_ROLE = ("730000000011", "730000000012", "730000000013", "730000000014")
+WITHOUT_ROLE = ("730000000015", "730000000016")
+ACCOUNTS = WITH_ROLE + WITHOUT_ROLE
+FLEET_NAMES = ("fraud-scoring", "audit-trail", "orders-api")
+#: The 256 KiB cap on a state's input or output, in UTF-8 bytes
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html).
+PAYLOAD_LIMIT = 256 * 1024
+
+
+def _fleet():
+    return [fn for fn in demo_fleet() if fn.name in FLEET_NAMES]
+
+
+@pytest.fixture(scope="module")
+def organization(sandbox):
+    """The member accounts: the member role in four of six, and a small fleet in each of their Regions (the
+    two without the role are never read, their fleets would change nothing)."""
+    original = fleet_module._execution_role
+
+    def execution_role(iam, xray_permitted):  # the fleet's roles are per account, seeded once per Region
+        try:
+            return original(iam, xray_permitted)
+        except iam.exceptions.EntityAlreadyExistsException:
+            name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+    fleet_module._execution_role = execution_role
+    try:
+        for account in WITH_ROLE:
+            for region in REGIONS:
+                seed_fleet(sandbox.session_for_account(account, region=region), AT, _fleet())
+    finally:
+        fleet_module._execution_role = original
+    for account in WITH_ROLE:
+        session = sandbox.session_for_account(account, region=HOME)
+        parameters = {"AuditorAccountId": AUDITOR, "RoleName": ROLE, "ExternalId": EXTERNAL_ID}
+        trust, documents = member_role_policies(account, HOME, parameters)
+        create_role(session.client("iam"), ROLE, trust, documents)
+    return ACCOUNTS
+
+
+@pytest.fixture
+def auditor(sandbox, monkeypatch):
+    """The auditor's stack (MultiAccount "true") provisioned in its account, the functions' environment set."""
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    session = sandbox.session_for_account(AUDITOR, region=HOME)
+    credentials = session.get_credentials().get_frozen_credentials()
+    for name, value in {
+        "AWS_ENDPOINT_URL": sandbox.endpoint,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_SESSION_TOKEN": credentials.token,
+        "AWS_REGION": HOME,
+        "AWS_DEFAULT_REGION": HOME,
+        "HEALTHAUDIT_MEMBER_ROLE_NAME": ROLE,
+        "HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID": EXTERNAL_ID,
+        "HEALTHAUDIT_MAX_CONCURRENCY": "4",
+    }.items():
+        monkeypatch.setenv(name, value)
+    DEFAULT_PROVIDERS.clear()
+    with provisioned(session, HOME, monkeypatch, multi_account=True) as stack:
+        yield stack
+    DEFAULT_PROVIDERS.clear()
+
+
+def _stored(stack: dict[str, Any], key: str) -> Any:
+    return json.loads(stack["s3"].get_object(Bucket=stack["bucket"], Key=key)["Body"].read())
+
+
+def _keys(stack: dict[str, Any], prefix: str) -> list[str]:
+    listed = stack["s3"].list_objects_v2(Bucket=stack["bucket"], Prefix=prefix).get("Contents", [])
+    return sorted(item["Key"] for item in listed)
+
+
+def test_an_organization_runs_through_the_templates_definition_into_one_report_and_one_digest(
+    sandbox, organization, auditor
+):
+    execution_input = {"time": iso(AT), "targets": {"accounts": ",".join(ACCOUNTS), "regions": ",".join(REGIONS)}}
+    with deployed_state_machine(sandbox, auditor, {"MultiAccount": "true"}) as machine:
+        sfn = auditor["session"].client("stepfunctions")
+        outcome = run_execution(sfn, machine, execution_input)
+        history = sfn.get_execution_history(executionArn=outcome.arn, maxResults=1000)["events"]
+
+    assert (outcome.status, outcome.error, outcome.cause) == ("SUCCEEDED", None, None)
+    assert outcome.output == {
+        "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
+        "targets_audited": len(WITH_ROLE) * len(REGIONS),
+        "targets_not_audited": len(WITHOUT_ROLE) * len(REGIONS),
+        "slack": "posted",
+    }
+
+    # The plan is in S3, and the Map's state carries only its key: the targets never enter the state.
+    (plan_key,) = _keys(auditor, "fanout/plans/")
+    assert plan_key.startswith(f"fanout/plans/dt={day(AT)}/")
+    assert [(t["account"], t["region"]) for t in _stored(auditor, plan_key)] == [
+        (account, region) for account in ACCOUNTS for region in REGIONS
+    ]
+    # The ResultWriter's manifest and files, under the prefix the role may write.
+    (manifest_key,) = [key for key in _keys(auditor, "fanout/results/") if key.endswith("/manifest.json")]
+    manifest = _stored(auditor, manifest_key)
+    assert manifest["DestinationBucket"] == auditor["bucket"]
+    assert manifest["ResultFiles"]["FAILED"] == [] and manifest["ResultFiles"]["PENDING"] == []
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    records = _stored(auditor, succeeded["Key"])
+    assert len(records) == len(ACCOUNTS) * len(REGIONS) and {r["Status"] for r in records} == {"SUCCEEDED"}
+    outputs = [json.loads(r["Output"]) for r in records]
+    assert {tuple(sorted(o)) for o in outputs} == {("account", "region", "report_key"), ("account", "error", "region")}
+    assert EXTERNAL_ID not in json.dumps(records) + json.dumps(history, default=str) + json.dumps(
+        _stored(auditor, plan_key)
+    )
+
+    # Every state's input and output stays small, whatever the number of targets.
+    payloads = [
+        details.get("input") or details.get("output") or ""
+        for event in history
+        for details in [event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}]
+    ]
+    assert payloads and max(len(p.encode()) for p in payloads) < 1024
+
+    consolidated = _stored(auditor, outcome.output["report_key"])
+    assert consolidated == _stored(auditor, "latest/consolidated/report.json")
+    assert sorted(e.message for e in Draft202012Validator(load_consolidated_schema()).iter_errors(consolidated)) == []
+    assert ConsolidatedReport.from_dict(consolidated).to_dict() == consolidated
+    assert {(t["account"], t["region"]) for t in consolidated["targets"]} == {
+        (a, r) for a in WITH_ROLE for r in REGIONS
+    }
+    for target in consolidated["targets"]:
+        assert target["functions_audited"] == len(FLEET_NAMES)
+        assert {"fraud-scoring", "audit-trail"} <= {f["function_name"] for f in target["worst_findings"]}
+    assert {(t["account"], t["region"]) for t in consolidated["not_audited"]} == {
+        (a, r) for a in WITHOUT_ROLE for r in REGIONS
+    }
+    for failure in consolidated["not_audited"]:
+        assert failure["error"].startswith(f"AssumeRoleFailed: cannot assume arn:aws:iam::{failure['account']}:role/")
+        assert "AccessDenied" in failure["error"]
+
+    (digest,) = auditor["slack"].messages  # ONE message for the whole run
+    blocks = json.dumps(digest["blocks"])
+    assert len(digest["blocks"]) <= 50
+    for account in WITHOUT_ROLE:
+        assert account in blocks  # the failures are listed
+    assert f"{len(WITHOUT_ROLE) * len(REGIONS)} not audited" in digest["text"]
+
+
+# -- the 256 KiB cap on a state's payload ------------------------------------------------------------
+
+
+def _definition(states: dict[str, Any], start: str) -> str:
+    return json.dumps({"StartAt": start, "States": states})
+
+
+@pytest.fixture
+def bare_machine(sandbox):
+    """A state machine of a test's own definition in a fresh account, with a role that may invoke one
+    in-process function: create(definition) -> ARN; `function` is that function's ARN."""
+    account = "730000000099"
+    session = sandbox.session_for_account(account, region=HOME)
+    function = f"arn:aws:lambda:{HOME}:{account}:function:echo-size"
+    policy = {"Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function}]}
+    role = create_role(session.client("iam"), "states-bare", STATES_TRUST, [policy])
+    sfn = session.client("stepfunctions")
+
+    def create(definition: str) -> str:
+        name = f"bare-{uuid.uuid4()}"
+        return sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+
+    with executing_state_machines(sandbox.endpoint), serving({function: lambda event, _: "x" * event["size"]}):
+        yield sfn, create, function
+
+
+@pytest.mark.parametrize(
+    "size, status",
+    [
+        (PAYLOAD_LIMIT - 3, "SUCCEEDED"),  # a JSON string of 262,141 bytes: its quotes make 262,143
+        (PAYLOAD_LIMIT + 1, "FAILED"),  # 262,147 bytes with its quotes
+    ],
+)
+def test_a_state_output_above_256_kib_fails_the_execution_with_states_data_limit_exceeded(bare_machine, size, status):
+    sfn, create, _ = bare_machine
+    machine = create(_definition({"Big": {"Type": "Pass", "Result": "x" * size, "End": True}}, "Big"))
+    outcome = run_execution(sfn, machine, {})
+    assert outcome.status == status
+    if status == "FAILED":
+        assert outcome.error == "States.DataLimitExceeded"
+    else:
+        assert len(json.dumps(outcome.output).encode()) == size + 2
+
+
+def test_a_lambda_result_above_256_kib_is_states_data_limit_exceeded_which_states_all_does_not_catch(bare_machine):
+    """ "States.ALL ... can't catch the States.DataLimitExceeded terminal error type"
+    (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)."""
+    sfn, create, function = bare_machine
+    states = {
+        "Invoke": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": function, "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+            "End": True,
+        },
+        "Caught": {"Type": "Pass", "End": True},
+    }
+    machine = create(_definition(states, "Invoke"))
+    small = run_execution(sfn, machine, {"size": 1000})
+    assert (small.status, small.output) == ("SUCCEEDED", "x" * 1000)
+    big = run_execution(sfn, machine, {"size": PAYLOAD_LIMIT})
+    assert (big.status, big.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_an_inline_maps_results_kept_in_the_state_past_256_kib_fail_the_execution(bare_machine):
+    """Why the Map is distributed: 400 results of about 700 bytes kept in the state (ResultPath) exceed the cap."""
+    sfn, create, _ = bare_machine
+    item = {"Type": "Pass", "Parameters": {"index.$": "$", "padding": "p" * 700}, "End": True}
+    inline = {
+        "Items": {"Type": "Pass", "Parameters": {"items.$": "States.ArrayRange(1, 400, 1)"}, "Next": "Map"},
+        "Map": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Item", "States": {"Item": item}},
+            "ResultPath": "$.results",
+            "End": True,
+        },
+    }
+    outcome = run_execution(sfn, create(_definition(inline, "Items")), {})
+    assert (outcome.status, outcome.error) == ("FAILED", "States.DataLimitExceeded")
+    fewer = json.loads(json.dumps(inline).replace("States.ArrayRange(1, 400, 1)", "States.ArrayRange(1, 300, 1)"))
+    assert run_execution(sfn, create(_definition(fewer, "Items")), {}).status == "SUCCEEDED"
+
+
+def test_a_child_failing_past_its_catch_is_written_to_failed_and_read_back_as_not_audited(sandbox, bare_machine):
+    """The ResultWriter's FAILED file (input-output-resultwriter.html): a child that failed is listed with
+    its input, Error and Cause, and the merge reads it back as a target not audited."""
+    from healthaudit.fanout.merge import TargetResult, error_text
+    from healthaudit.fanout.results import map_run_results
+
+    sfn, create, _ = bare_machine
+    session = sandbox.session_for_account("730000000099", region=HOME)
+    s3 = session.client("s3")
+    bucket = f"bare-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": HOME})
+    targets = [{"account": "111111111111", "region": HOME}, {"account": "222222222222"}]  # the second has no region
+    s3.put_object(Bucket=bucket, Key="fanout/plans/p.json", Body=json.dumps(targets).encode())
+    grant = {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": f"arn:aws:s3:::{bucket}/fanout/*",
+    }
+    iam = session.client("iam")
+    iam.put_role_policy(
+        RoleName="states-bare",
+        PolicyName="bucket",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+    )
+    child = {
+        "Type": "Pass",
+        "Parameters": {"account.$": "$.target.account", "region.$": "$.target.region"},
+        "End": True,
+    }
+    states = {
+        "Map": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON"},
+                "Parameters": {"Bucket": bucket, "Key": "fanout/plans/p.json"},
+            },
+            "ItemSelector": {"target.$": "$$.Map.Item.Value"},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Record",
+                "States": {"Record": child},
+            },
+            "ToleratedFailurePercentage": 100,
+            "ResultWriter": {
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": bucket, "Prefix": "fanout/results"},
+            },
+            "End": True,
+        }
+    }
+    outcome = run_execution(sfn, create(_definition(states, "Map")), {})
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    details = outcome.output["ResultWriterDetails"]
+    assert details["Bucket"] == bucket and details["Key"].startswith("fanout/results/")
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=details["Key"])["Body"].read())
+    (failed_file,) = manifest["ResultFiles"]["FAILED"]
+    (failed,) = json.loads(s3.get_object(Bucket=bucket, Key=failed_file["Key"])["Body"].read())
+    assert failed["Status"] == "FAILED" and failed["Error"] == "States.Runtime" and "$.target.region" in failed["Cause"]
+    assert json.loads(failed["Input"]) == {"target": targets[1]}
+    cause = error_text({"Error": "States.Runtime", "Cause": failed["Cause"]}, None)
+    assert list(map_run_results(s3, bucket, details["Key"])) == [
+        TargetResult("111111111111", HOME, error="no report"),  # succeeded, without a report key
+        TargetResult("222222222222", "?", error=cause),
+    ]

@@ -1,0 +1,40 @@
+"""template.yaml's state machine, created in a provisioned sandbox account and executed by the sandbox
+(healthaudit_sandbox.stepfunctions), its Lambda tasks answered by the real handlers in this process, each
+under its own execution role (tests.support.functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from healthaudit_sandbox.stepfunctions import LambdaHandler, executing_state_machines, serving
+from tests.support.functions import LambdaContext, load_function
+from tests.support.stack_roles import FUNCTIONS, STACK_NAME, create_state_machine, function_arn
+
+#: The functions the state machine invokes, by the folder under functions/ that holds their code.
+STATE_MACHINE_FUNCTIONS = ("plan", "audit", "merge")
+
+
+def function_handler(stack: dict[str, Any], folder: str) -> LambdaHandler:
+    """functions/<folder>/app.py's handler, with the context Lambda gives it for each invocation."""
+    app, logical_id = load_function(folder), FUNCTIONS[folder]
+
+    def handle(event: Any, request_id: str) -> Any:
+        context = LambdaContext(
+            function_name=f"{STACK_NAME}-{logical_id}",
+            invoked_function_arn=function_arn(stack, logical_id),
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{STACK_NAME}-{logical_id}",
+        )
+        return app.lambda_handler(event, context)
+
+    return handle
+
+
+@contextmanager
+def deployed_state_machine(sandbox: Any, stack: dict[str, Any], parameters: dict[str, str]) -> Iterator[str]:
+    """Inside, the template's AuditStateMachine exists in the stack's account and executes: its ARN."""
+    handlers = {function_arn(stack, FUNCTIONS[f]): function_handler(stack, f) for f in STATE_MACHINE_FUNCTIONS}
+    with executing_state_machines(sandbox.endpoint), serving(handlers):
+        yield create_state_machine(stack["session"], stack, parameters)
