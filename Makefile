@@ -38,10 +38,10 @@ lint: $(STAMP)
 
 # Every tier: tests/unit (pure logic), tests/integration (the sandbox, the local Slack server),
 # tests/contract (template, docs, schema, Chromium, local invoke, asl-validator, published payloads).
-# Two workers (pytest-xdist), one per core; tests/support/process_groups.py keeps together what must share
-# a process.
+# Two pytest processes at once, one per core (tests/support/run_shards.py): the modules that must share a
+# process (tests/support/process_groups.py) in one, everything else in the other.
 pytest: $(STAMP) $(CHECKOV_STAMP) chromium runtime-venv asl-validator
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/python -m tests.support.run_shards
 
 # The development loop: the unit tier only (no servers, no Chromium, npm, checkov or Python 3.12).
 unit: $(STAMP)

@@ -14,7 +14,6 @@ import pytest
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from healthaudit_sandbox import Sandbox
-from tests.support.process_groups import ONE_PROCESS
 
 REGION = "eu-west-1"
 _accounts = itertools.count(100000000001)
@@ -57,13 +56,8 @@ def _fresh_default_boto3_session():
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked after_all_other_tests (permission parity: what the functions called) run last, and
-    each module runs in one xdist worker (`make test`: its module fixtures are made once), the modules that
-    share a process's sandbox or demo run in the same one."""
+    """Tests marked after_all_other_tests (permission parity: what the functions called) run last."""
     items.sort(key=lambda item: item.get_closest_marker("after_all_other_tests") is not None)
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group("one-process" if module in ONE_PROCESS else module))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Test modules that must run in one process when `make test` spreads the suite over pytest-xdist workers.
+"""Test modules that must run in one process when `make test` runs two pytest processes (run_shards.py).
 
-Each worker has its own sandbox. The permission parity test judges the calls that the function-running
-modules made in its process's sandbox, so they share one worker with it; the modules that read the shared
+Each process has its own sandbox. The permission parity test judges the calls that the function-running
+modules made in its process's sandbox, so they share its process; the modules that read the shared
 `healthaudit demo` run (a per-process session fixture, about 45 s) join them so that it runs once.
 """
 
