@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from healthaudit_sandbox import Sandbox  # noqa: E402
-from healthaudit_sandbox import fleet as fleet_module  # noqa: E402
 from healthaudit_sandbox.fleet import seed_fleet  # noqa: E402
 from healthaudit_sandbox.planted_problems import demo_fleet  # noqa: E402
 from healthaudit_sandbox.stepfunctions import executing_state_machines, run_execution, serving  # noqa: E402
@@ -113,28 +112,15 @@ def merge_in_child(stack: dict, event: dict, environment: dict[str, str]) -> dic
 
 def seed_organization(sandbox: Sandbox, accounts: list[str], with_role: set[str], regions: tuple[str, ...]) -> None:
     fleet = [fn for fn in demo_fleet() if fn.name in FLEET_NAMES]
-    original = fleet_module._execution_role
-
-    def execution_role(iam, xray_permitted):  # the fleet's roles are per account, seeded once per Region
-        try:
-            return original(iam, xray_permitted)
-        except iam.exceptions.EntityAlreadyExistsException:
-            name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
-            return iam.get_role(RoleName=name)["Role"]["Arn"]
-
-    fleet_module._execution_role = execution_role
-    try:
-        for account in accounts:
-            if account not in with_role:
-                continue  # never read: the audit cannot assume a role there
-            for region in regions:
-                seed_fleet(sandbox.session_for_account(account, region=region), AT, fleet)
-            session = sandbox.session_for_account(account, region=HOME)
-            parameters = {"AuditorAccountId": AUDITOR, "RoleName": ROLE, "ExternalId": EXTERNAL_ID}
-            trust, documents = member_role_policies(account, HOME, parameters)
-            create_role(session.client("iam"), ROLE, trust, documents)
-    finally:
-        fleet_module._execution_role = original
+    for account in accounts:
+        if account not in with_role:
+            continue  # never read: the audit cannot assume a role there
+        for region in regions:
+            seed_fleet(sandbox.session_for_account(account, region=region), AT, fleet)
+        session = sandbox.session_for_account(account, region=HOME)
+        parameters = {"AuditorAccountId": AUDITOR, "RoleName": ROLE, "ExternalId": EXTERNAL_ID}
+        trust, documents = member_role_policies(account, HOME, parameters)
+        create_role(session.client("iam"), ROLE, trust, documents)
 
 
 def function_environment(sandbox: Sandbox, stack: dict, concurrency: int) -> dict[str, str]:

@@ -68,7 +68,12 @@ def seed_fleet(
 
 
 def _execution_role(iam: Any, xray_permitted: bool) -> str:
+    """The fleet's execution role; IAM is global to the account, so seeding a second Region reuses it."""
     name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        pass
     trust = {
         "Version": "2012-10-17",
         "Statement": [

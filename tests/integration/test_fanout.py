@@ -27,7 +27,6 @@ from healthaudit.fanout_permissions import member_role_permissions
 from healthaudit.model import AuditReport, AuditWindow, ConsolidatedReport, Finding, Severity, Target
 from healthaudit.publish.digest import MAIN_MESSAGE_CHARS, build_grouped_digest, message_chars
 from healthaudit.schema import load_consolidated_schema
-from healthaudit_sandbox import fleet as fleet_module
 from healthaudit_sandbox.fleet import seed_fleet
 from healthaudit_sandbox.planted_problems import demo_fleet
 from tests.support.clock import AT, at_audit_time, day, iso
@@ -519,23 +518,10 @@ def small_fleet():
 def member_accounts(sandbox):
     """3 accounts x 2 regions with a small fleet each, and the member role; one more account whose
     role cannot be assumed (wrong external ID)."""
-    original = fleet_module._execution_role
-
-    def execution_role(iam, xray_permitted):  # the fleet's roles are per account, seeded once per region
-        try:
-            return original(iam, xray_permitted)
-        except iam.exceptions.EntityAlreadyExistsException:
-            name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
-            return iam.get_role(RoleName=name)["Role"]["Arn"]
-
-    fleet_module._execution_role = execution_role
-    try:
-        for account in MEMBERS:
-            for region in REGIONS:
-                seed_fleet(sandbox.session_for_account(account, region=region), AT, small_fleet())
-            create_member_role(sandbox.session_for_account(account, region=HOME), AUDITOR)
-    finally:
-        fleet_module._execution_role = original
+    for account in MEMBERS:
+        for region in REGIONS:
+            seed_fleet(sandbox.session_for_account(account, region=region), AT, small_fleet())
+        create_member_role(sandbox.session_for_account(account, region=HOME), AUDITOR)
     create_member_role(sandbox.session_for_account(BROKEN, region=HOME), AUDITOR, external_id="someone-else")
     return MEMBERS
 

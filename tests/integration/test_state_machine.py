@@ -15,7 +15,6 @@ from jsonschema import Draft202012Validator
 
 from healthaudit.model import ConsolidatedReport
 from healthaudit.schema import load_consolidated_schema
-from healthaudit_sandbox import fleet as fleet_module
 from healthaudit_sandbox.fleet import seed_fleet
 from healthaudit_sandbox.planted_problems import demo_fleet
 from healthaudit_sandbox.stepfunctions import executing_state_machines, run_execution, serving
@@ -47,22 +46,9 @@ def _fleet():
 def organization(sandbox):
     """The member accounts: the member role in four of six, and a small fleet in each of their Regions (the
     two without the role are never read, their fleets would change nothing)."""
-    original = fleet_module._execution_role
-
-    def execution_role(iam, xray_permitted):  # the fleet's roles are per account, seeded once per Region
-        try:
-            return original(iam, xray_permitted)
-        except iam.exceptions.EntityAlreadyExistsException:
-            name = "demo-function-role" if xray_permitted else "demo-function-role-no-xray"
-            return iam.get_role(RoleName=name)["Role"]["Arn"]
-
-    fleet_module._execution_role = execution_role
-    try:
-        for account in WITH_ROLE:
-            for region in REGIONS:
-                seed_fleet(sandbox.session_for_account(account, region=region), AT, _fleet())
-    finally:
-        fleet_module._execution_role = original
+    for account in WITH_ROLE:
+        for region in REGIONS:
+            seed_fleet(sandbox.session_for_account(account, region=region), AT, _fleet())
     for account in WITH_ROLE:
         session = sandbox.session_for_account(account, region=HOME)
         parameters = {"AuditorAccountId": AUDITOR, "RoleName": ROLE, "ExternalId": EXTERNAL_ID}
