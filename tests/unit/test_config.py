@@ -10,8 +10,6 @@ from healthaudit.cli import main
 from healthaudit.collect.inventory import HELD_FIELDS
 from healthaudit.config import (
     REDIRECTING_SLACK_KEYS,
-    SCOPE_FIELDS,
-    SECRET_FIELDS,
     AuditConfig,
     ConfigError,
     Thresholds,
@@ -21,6 +19,7 @@ from healthaudit.config import (
     load_config,
     parse_config_text,
 )
+from healthaudit.scope import SCOPE_FIELDS, SECRET_FIELDS
 
 
 def test_empty_document_gives_the_documented_defaults():

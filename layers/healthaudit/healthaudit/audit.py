@@ -129,14 +129,14 @@ def _thresholds_by_function(snapshot: AccountSnapshot, defaults: Thresholds, not
 
 
 def _apply_suppressions(findings: list[Finding], snapshot: AccountSnapshot, config: AuditConfig) -> list[Finding]:
+    """Each finding with its function's tags (owners are routed by them), suppressed where config or a tag says."""
     tags = {fn.arn: fn.tags for fn in snapshot.functions}
     today = snapshot.window.end.date()
     result = []
     for finding in findings:
-        reason = config.suppression_for(
-            finding.check_id, finding.function_name, tags.get(finding.function_arn or "", {}), today
-        )
-        result.append(replace(finding, suppressed_by=reason) if reason else finding)
+        function_tags = tags.get(finding.function_arn or "", {})
+        reason = config.suppression_for(finding.check_id, finding.function_name, function_tags, today)
+        result.append(replace(finding, tags=dict(function_tags), suppressed_by=reason or finding.suppressed_by))
     return result
 
 

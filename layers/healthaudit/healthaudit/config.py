@@ -7,12 +7,11 @@ here and per function with `healthaudit:<threshold>` tags.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import json
 import string
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -24,6 +23,8 @@ from .checks.catalogue import all_checks, declared_thresholds
 from .checks.registry import Threshold
 from .errors import ConfigError
 from .model import AuditWindow
+from .scope import SCOPE_FIELDS, parse_scope
+from .validate import boolean, date_value, did_you_mean, integer, mapping, optional_string, string_value
 
 TAG_PREFIX = "healthaudit:"
 SUPPRESS_TAG = "healthaudit:suppress"
@@ -73,7 +74,7 @@ class Thresholds:
                 continue
             name = key[len(TAG_PREFIX) :]
             if name not in declared:
-                hint = _did_you_mean(name, declared)
+                hint = did_you_mean(name, declared)
                 notes.append(f"tag {key!r}: unknown threshold{hint}, expected one of {sorted(declared)}")
                 continue
             try:
@@ -142,9 +143,9 @@ class AuditConfig:
     slack: SlackConfig | None = None
     bucket: str | None = None
     report_prefix: str = "reports/"
-    report_viewer_url: str | None = None
     report_collapse_over: int = 10
     """A check firing on more functions than this takes one row of the HTML report's triage table."""
+    report_viewer_url: str | None = None
     """Where the digest links a stored report: an https URL with {key} (and optionally {bucket}, {region})
     placeholders; by default the S3 console's page of the object. Never a pre-signed URL, which dies
     with the Lambda role's session."""
@@ -173,51 +174,6 @@ class AuditConfig:
                 return suppression.describe()
         return None
 
-
-SCOPE_FIELDS = frozenset(
-    {
-        "FunctionName",
-        "FunctionArn",
-        "Runtime",
-        "Role",
-        "Handler",
-        "CodeSize",
-        "Description",
-        "Timeout",
-        "MemorySize",
-        "LastModified",
-        "CodeSha256",
-        "Version",
-        "VpcConfig",
-        "DeadLetterConfig",
-        "TracingConfig",
-        "MasterArn",
-        "RevisionId",
-        "Layers",
-        "State",
-        "StateReasonCode",
-        "LastUpdateStatus",
-        "LastUpdateStatusReasonCode",
-        "FileSystemConfigs",
-        "PackageType",
-        "SigningProfileVersionArn",
-        "SigningJobArn",
-        "Architectures",
-        "EphemeralStorage",
-        "SnapStart",
-        "RuntimeVersionConfig",
-        "LoggingConfig",
-        "Tags",
-    }
-)
-"""What a scope expression may read: fields of ListFunctions' FunctionConfiguration
-(https://docs.aws.amazon.com/lambda/latest/dg/API_FunctionConfiguration.html) that hold no secret, plus
-the function's Tags. Never Environment (variable values), KMSKeyArn (the key guarding them),
-ImageConfigResponse (an image's command line) or the free-text reasons (StateReason, LastUpdateStatusReason),
-so that a scope cannot be used as an oracle on what a function keeps to itself.
-"""
-
-SECRET_FIELDS = frozenset({"Environment", "KMSKeyArn", "ImageConfigResponse"})
 
 REDIRECTING_SLACK_KEYS = {
     "api_url": "the Slack API's address is fixed; a local test server is named by HEALTHAUDIT_SLACK_API_URL"
@@ -272,27 +228,27 @@ def load_config_file(path: str) -> AuditConfig:
 
 
 def load_config(document: Any, source: str = "config") -> AuditConfig:
-    doc = _mapping(document, source, _TOP_LEVEL)
-    window = _mapping(doc.get("window", {}), f"{source}.window", {"hours", "baseline_days"})
+    doc = mapping(document, source, _TOP_LEVEL)
+    window = mapping(doc.get("window", {}), f"{source}.window", {"hours", "baseline_days"})
     thresholds = _load_thresholds(doc.get("thresholds", {}), f"{source}.thresholds")
-    report = _mapping(doc.get("report", {}), f"{source}.report", {"bucket", "prefix", "viewer_url", "collapse_over"})
-    logs = _mapping(doc.get("logs", {}), f"{source}.logs", {"max_concurrent_queries", "query_deadline_seconds"})
+    report = mapping(doc.get("report", {}), f"{source}.report", {"bucket", "prefix", "viewer_url", "collapse_over"})
+    logs = mapping(doc.get("logs", {}), f"{source}.logs", {"max_concurrent_queries", "query_deadline_seconds"})
     config = AuditConfig(
-        window_hours=_integer(window.get("hours", 24), f"{source}.window.hours", 1, 24 * 14),
-        baseline_days=_integer(window.get("baseline_days", 7), f"{source}.window.baseline_days", 1, 14),
+        window_hours=integer(window.get("hours", 24), f"{source}.window.hours", 1, 24 * 14),
+        baseline_days=integer(window.get("baseline_days", 7), f"{source}.window.baseline_days", 1, 14),
         thresholds=thresholds,
-        scope=_scope(doc.get("scope"), f"{source}.scope"),
+        scope=parse_scope(doc.get("scope"), f"{source}.scope"),
         suppressions=tuple(_load_suppressions(doc.get("suppressions", []), f"{source}.suppressions")),
         disabled_checks=tuple(_check_ids(doc.get("disabled_checks", []), f"{source}.disabled_checks")),
         slack=_load_slack(doc.get("slack"), f"{source}.slack"),
-        bucket=_optional_string(report.get("bucket"), f"{source}.report.bucket"),
+        bucket=optional_string(report.get("bucket"), f"{source}.report.bucket"),
         report_prefix=_prefix(report.get("prefix", "reports/"), f"{source}.report.prefix"),
         report_viewer_url=_viewer_url(report.get("viewer_url"), f"{source}.report.viewer_url"),
-        report_collapse_over=_integer(report.get("collapse_over", 10), f"{source}.report.collapse_over", 0, 100_000),
-        max_concurrent_queries=_integer(
+        report_collapse_over=integer(report.get("collapse_over", 10), f"{source}.report.collapse_over", 0, 100_000),
+        max_concurrent_queries=integer(
             logs.get("max_concurrent_queries", 20), f"{source}.logs.max_concurrent_queries", 1, 90
         ),
-        query_deadline_seconds=_integer(
+        query_deadline_seconds=integer(
             logs.get("query_deadline_seconds", 300), f"{source}.logs.query_deadline_seconds", 10, 840
         ),
     )
@@ -325,7 +281,7 @@ def _plain(value: Any) -> Any:
 
 def _load_thresholds(raw: Any, path: str) -> Thresholds:
     declared = declared_thresholds()
-    values = _mapping(raw, path, set(declared))
+    values = mapping(raw, path, set(declared))
     return Thresholds(
         **{name: _coerce_threshold(declared[name], value, f"{path}.{name}") for name, value in values.items()}
     )
@@ -355,20 +311,20 @@ def _load_suppressions(raw: Any, path: str) -> list[Suppression]:
     result = []
     for index, item in enumerate(raw):
         where = f"{path}[{index}]"
-        entry = _mapping(item, where, {"check", "function", "tag", "until", "reason"})
-        check_id = _string(entry.get("check", "*"), f"{where}.check")
+        entry = mapping(item, where, {"check", "function", "tag", "until", "reason"})
+        check_id = string_value(entry.get("check", "*"), f"{where}.check")
         if check_id != "*":
             _check_ids([check_id], f"{where}.check")
-        tag = _optional_string(entry.get("tag"), f"{where}.tag")
+        tag = optional_string(entry.get("tag"), f"{where}.tag")
         if tag is not None and not tag.partition("=")[0]:
             raise ConfigError(f"{where}.tag: got {tag!r}, expected 'key' or 'key=value'")
         result.append(
             Suppression(
                 check=check_id,
-                function=_string(entry.get("function", "*"), f"{where}.function"),
+                function=string_value(entry.get("function", "*"), f"{where}.function"),
                 tag=tag,
-                until=_date(entry.get("until"), f"{where}.until"),
-                reason=_string(entry.get("reason", ""), f"{where}.reason"),
+                until=date_value(entry.get("until"), f"{where}.until"),
+                reason=string_value(entry.get("reason", ""), f"{where}.reason"),
             )
         )
     return result
@@ -386,16 +342,16 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
                 f"{path}.report_link_hours: no longer used; the digest links to the report in the S3 console"
                 " (or report.viewer_url), a link that does not expire: remove the key"
             )
-    entry = _mapping(raw, path, {f.name for f in fields(SlackConfig)})
-    channel = _optional_string(entry.get("channel"), f"{path}.channel")
+    entry = mapping(raw, path, {f.name for f in fields(SlackConfig)})
+    channel = optional_string(entry.get("channel"), f"{path}.channel")
     if channel is not None and not (channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper()):
         raise ConfigError(f"{path}.channel: got {channel!r}, expected a channel ID such as C0123456789 (not a #name)")
     return SlackConfig(
         channel=channel,
-        token_secret=_optional_string(entry.get("token_secret"), f"{path}.token_secret"),
-        max_findings=_integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
-        post_when_healthy=_boolean(entry.get("post_when_healthy", True), f"{path}.post_when_healthy"),
-        timeout_seconds=_integer(entry.get("timeout_seconds", 10), f"{path}.timeout_seconds", 1, 60),
+        token_secret=optional_string(entry.get("token_secret"), f"{path}.token_secret"),
+        max_findings=integer(entry.get("max_findings", 10), f"{path}.max_findings", 1, 40),
+        post_when_healthy=boolean(entry.get("post_when_healthy", True), f"{path}.post_when_healthy"),
+        timeout_seconds=integer(entry.get("timeout_seconds", 10), f"{path}.timeout_seconds", 1, 60),
     )
 
 
@@ -405,97 +361,12 @@ def _check_ids(raw: Any, path: str) -> list[str]:
     known = {spec.id for spec in all_checks()}
     for item in raw:
         if item not in known:
-            raise ConfigError(f"{path}: got {item!r}{_did_you_mean(item, known)}, expected one of {sorted(known)}")
+            raise ConfigError(f"{path}: got {item!r}{did_you_mean(item, known)}, expected one of {sorted(known)}")
     return list(raw)
 
 
-def _scope(raw: Any, path: str) -> str | None:
-    if raw is None or raw == "":
-        return None
-    expression = _string(raw, path)
-    try:
-        parsed = jmespath.compile(expression).parsed
-    except jmespath.exceptions.JMESPathError as error:
-        message = str(error).splitlines()[0]
-        raise ConfigError(f"{path}: got {expression!r}, expected a JMESPath expression ({message})") from None
-    for name in sorted(_fields_read(parsed)):
-        if name in SECRET_FIELDS:
-            raise ConfigError(
-                f"{path}: reads {name!r}, which may hold secrets and is never kept; a scope reads only"
-                " the fields listed in the README's Security section"
-            )
-        if name not in SCOPE_FIELDS:
-            raise ConfigError(
-                f"{path}: reads unknown field {name!r}, expected only these fields: {sorted(SCOPE_FIELDS)}"
-            )
-    return expression
-
-
-# Nodes whose children are evaluated against the same node as they are (the document, at the top).
-_SAME_CONTEXT = {
-    "and_expression",
-    "or_expression",
-    "not_expression",
-    "comparator",
-    "function_expression",
-    "multi_select_list",
-    "multi_select_dict",
-    "key_val_pair",
-    "pipe",
-}
-# Nodes whose first child is evaluated against the same node, the rest against what it yields.
-_LEFT_SIDE = {"subexpression", "index_expression", "projection", "value_projection", "filter_projection", "flatten"}
-
-
-def _fields_read(node: dict[str, Any]) -> set[str]:
-    """The top-level fields of the function configuration that a parsed JMESPath expression reads.
-
-    A field is read from the document where a `field` node is evaluated against the document itself:
-    alone, as the left side of a path, index, projection or filter, or inside a comparison, function
-    call, multiselect or boolean. The rest of a path (`Tags.Environment`, `Layers[].Arn`, a filter's
-    condition, an `&expression`) reads nested values. Both sides of a pipe are taken as reading the
-    document: that refuses a few harmless expressions, never lets one through.
-    """
-    kind, children = node["type"], node.get("children", [])
-    if kind == "field":
-        return {node["value"]}
-    if kind in _LEFT_SIDE and children:
-        if children[0]["type"] == "current" and len(children) > 1 and kind == "subexpression":
-            return _fields_read(children[1])  # `@.Runtime` reads Runtime
-        return _fields_read(children[0])
-    if kind in _SAME_CONTEXT:
-        return set().union(*(_fields_read(child) for child in children))
-    return set()  # literals, raw strings, @, identity, indexes, slices, &expressions
-
-
-def _mapping(raw: Any, path: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: got {raw!r}, expected a mapping")
-    for key in raw:
-        if key not in allowed:
-            hint = _did_you_mean(key, allowed)
-            raise ConfigError(f"{path}: unknown key {key!r}{hint}, expected one of {sorted(allowed)}")
-    return raw
-
-
-def _did_you_mean(word: Any, choices: Any) -> str:
-    """` (did you mean 'thresholds'?)` when one of `choices` is close to `word` (difflib's ratio ≥ 0.6), else ""."""
-    close = difflib.get_close_matches(str(word), sorted(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _string(raw: Any, path: str) -> str:
-    if not isinstance(raw, str):
-        raise ConfigError(f"{path}: got {raw!r}, expected a string")
-    return raw
-
-
-def _optional_string(raw: Any, path: str) -> str | None:
-    return None if raw is None else _string(raw, path)
-
-
 def _prefix(raw: Any, path: str) -> str:
-    prefix = _string(raw, path)
+    prefix = string_value(raw, path)
     if prefix.startswith("/") or ".." in prefix.split("/"):
         raise ConfigError(f"{path}: got {raw!r}, expected a relative S3 key prefix such as 'reports/'")
     return prefix if not prefix or prefix.endswith("/") else prefix + "/"
@@ -508,7 +379,7 @@ def _viewer_url(raw: Any, path: str) -> str | None:
     """An https URL template naming {key}, with no placeholder but {bucket}, {key} and {region}."""
     if raw is None:
         return None
-    url = _string(raw, path)
+    url = string_value(raw, path)
     expected = "expected an https URL with a {key} placeholder, such as https://reports.example.com/view?key={key}"
     try:
         placeholders = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(url)]
@@ -521,33 +392,6 @@ def _viewer_url(raw: Any, path: str) -> str | None:
     if parts.scheme != "https" or not parts.hostname or parts.username or "key" not in names:
         raise ConfigError(f"{path}: got {url!r}, {expected}")
     return url
-
-
-def _integer(raw: Any, path: str, low: int, high: int) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-        raise ConfigError(f"{path}: got {raw!r}, expected an integer from {low} to {high}")
-    return raw
-
-
-def _boolean(raw: Any, path: str) -> bool:
-    if not isinstance(raw, bool):
-        raise ConfigError(f"{path}: got {raw!r}, expected true or false")
-    return raw
-
-
-def _date(raw: Any, path: str) -> date | None:
-    if raw is None:
-        return None
-    if isinstance(raw, datetime):
-        return raw.astimezone(timezone.utc).date()
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise ConfigError(f"{path}: got {raw!r}, expected a date as YYYY-MM-DD")
 
 
 def config_from_environment(environ: Mapping[str, str], read_parameter: Callable[[str], str]) -> AuditConfig:
@@ -579,11 +423,11 @@ MANUAL_RUN_OVERRIDES = {"scope", "window_hours", "notify"}
 
 def apply_run_overrides(config: AuditConfig, detail: Any, source: str = "event.detail") -> tuple[AuditConfig, bool]:
     """A manual run's overrides (narrower scope, another window, no Slack post); returns (config, notify)."""
-    overrides = _mapping(detail if detail is not None else {}, source, MANUAL_RUN_OVERRIDES)
+    overrides = mapping(detail if detail is not None else {}, source, MANUAL_RUN_OVERRIDES)
     changes: dict[str, Any] = {}
     if "scope" in overrides:
-        changes["scope"] = _scope(overrides["scope"], f"{source}.scope")
+        changes["scope"] = parse_scope(overrides["scope"], f"{source}.scope")
     if "window_hours" in overrides:
-        changes["window_hours"] = _integer(overrides["window_hours"], f"{source}.window_hours", 1, 24 * 14)
-    notify = _boolean(overrides.get("notify", True), f"{source}.notify")
+        changes["window_hours"] = integer(overrides["window_hours"], f"{source}.window_hours", 1, 24 * 14)
+    notify = boolean(overrides.get("notify", True), f"{source}.notify")
     return _checked_window(replace(config, **changes), f"{source}.window_hours"), notify

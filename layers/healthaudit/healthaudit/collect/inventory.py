@@ -6,8 +6,8 @@ from typing import Any, Iterable
 
 from aws_lambda_powertools import Tracer
 
-from ..config import SCOPE_FIELDS
 from ..model import AccountSettings, EventSource
+from ..scope import SCOPE_FIELDS
 from .errors import MalformedResponse
 
 tracer = Tracer()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from .codec import Computed, Record, Shape, iso, wire
 from .common import (
@@ -144,6 +144,57 @@ class CoverageGap(Record):
     function_arn: str | None = None
 
 
+@dataclass(frozen=True)
+class FigureChange(Record):
+    """A finding's main figure in the previous report and in this one (error rate 2.1 % -> 8.0 %)."""
+
+    figure: Name
+    """The evidence key of the check's main figure (its @check `figure`)."""
+    label: Name
+    """What the figure is, in words: "error rate"."""
+    unit: str
+    """How the values read: "%", "ms", "s", "MB" or "" (the values are already in this unit)."""
+    after: float
+    before: float | None = None
+    """null when the previous report did not have this finding (or not its figure)."""
+    direction: Literal["worse", "better", "unchanged", "new"] = "new"
+    """worse when the figure moved the way that fired the check, by more than the rounding of its unit."""
+
+
+@dataclass(frozen=True)
+class FindingCost(Record):
+    """What a finding costs a month at the function's Lambda price, from its invocations and duration."""
+
+    monthly_usd: float
+    """The function's compute (GB-seconds) and requests over the window, scaled to 30 days."""
+    price: Name
+    """The price used: "$0.0000166667 per GB-second (x86_64, us-east-1)"."""
+    source: HttpsUrl
+    read_on: Name
+    """The date the price table was read (YYYY-MM-DD), or "config" for a price the config set."""
+    basis: str
+    """How the figure was reached, in words a reader can redo."""
+    suggested_monthly_usd: float | None = None
+    """memory-overprovisioned: the same invocations at the suggested memory size."""
+    monthly_savings_usd: float | None = None
+    """monthly_usd - suggested_monthly_usd, where a smaller size is suggested."""
+    failed_monthly_usd: float | None = None
+    """error-rate-high, duration-near-timeout: what the failed or timed-out invocations cost a month."""
+
+
+@dataclass(frozen=True)
+class Snooze(Record):
+    """A snooze or acknowledgement clicked in Slack, as the suppressions table keeps it."""
+
+    action: Literal["snooze", "acknowledge"]
+    user: Name
+    """The Slack user ID who clicked (U0123ABCD), with their name where Slack sent it."""
+    at: Timestamp
+    until: Timestamp | None = None
+    """When a snooze ends (null for an acknowledgement, which never hides the finding)."""
+    reason: str = ""
+
+
 def _console_url(finding: Finding) -> str:
     return finding.console_url
 
@@ -171,6 +222,18 @@ class Finding(Record):
     """new, ongoing (seen in the previous report too) or resolved (in the previous report, not in this one)."""
     first_seen: Timestamp | None = None
     """The window end of the first report that had this finding."""
+    days_open: Count | None = None
+    """Whole days from first_seen to this report's window end (0 on the day it is new)."""
+    change: FigureChange | None = None
+    """The main figure against the previous report, where the check names one."""
+    tags: Mapping[str, str] = field(default_factory=dict, metadata=wire(sort_keys=True))
+    """The function's tags (what owners are routed by); empty for an account-wide finding."""
+    thresholds: Mapping[str, float] = field(default_factory=dict, metadata=wire(sort_keys=True))
+    """The thresholds in force for this function when the check fired (defaults, config, tags)."""
+    cost: FindingCost | None = None
+    """What the function's invocations cost a month, where the check prices its finding."""
+    snooze: Snooze | None = None
+    """A snooze (suppressed until it ends) or acknowledgement (shown, marked) clicked in Slack."""
 
     __wire__ = Shape(
         order=(
