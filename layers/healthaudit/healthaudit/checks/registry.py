@@ -6,6 +6,7 @@ policy are derived from here, never written twice. Which checks exist is catalog
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
@@ -72,6 +73,35 @@ class Threshold:
         return None if acceptable else self.expected
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A check's main figure: the evidence key that says how bad a finding is, and how a reader reads it.
+
+    The report compares it with the previous report's (error rate 2.1 % -> 8.0 %, worse). The evidence
+    stores it raw (a ratio as 0..1, an age in ms); `scale` turns that into `unit`, and `decimals` is
+    the rounding it is shown with: a move that does not change the shown value is no change.
+    """
+
+    key: str
+    label: str
+    unit: str
+    """"%" (a ratio shown x100), "ms", "s", "MB" or "x" (a factor): the unit the figure is shown in."""
+    higher_is_worse: bool = True
+    scale: float = 1.0
+    decimals: int = 1
+
+    @classmethod
+    def share(cls, key: str, label: str, higher_is_worse: bool = True) -> Figure:
+        """A ratio stored as 0..1, shown as a percentage to one decimal (8.0 %)."""
+        return cls(key, label, "%", higher_is_worse, scale=100.0, decimals=1)
+
+    def shown(self, value: object) -> float | None:
+        """The figure as the report shows it, rounded; None where the evidence does not carry a finite number."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return None
+        return round(value * self.scale, self.decimals)
+
+
 class CheckThresholds(Protocol):
     """The threshold values a check reads, by the names it declared (`thresholds.max_error_rate`)."""
 
@@ -109,8 +139,16 @@ class CheckSpec:
     explained_by: tuple[str, ...] = ()
     """Checks whose finding on the same function already names this check's cause: where one of
     them fires, this one stays quiet (one cause, one finding)."""
+    figure: Figure | None = None
+    """The main figure its findings are compared on across reports; None where there is no number to compare."""
 
-    def to_finding(self, snapshot: AccountSnapshot, observation: Observation) -> Finding:
+    def thresholds_in_force(self, thresholds: CheckThresholds) -> dict[str, float]:
+        """The values of the thresholds this check declared, as they apply (defaults, config, tags)."""
+        return {name: getattr(thresholds, name) for name in self.thresholds}
+
+    def to_finding(
+        self, snapshot: AccountSnapshot, observation: Observation, thresholds: Mapping[str, float] | None = None
+    ) -> Finding:
         return Finding(
             check_id=self.id,
             title=self.title,
@@ -123,6 +161,7 @@ class CheckSpec:
             function_name=observation.function_name,
             function_arn=observation.function_arn,
             evidence=observation.evidence,
+            thresholds=dict(thresholds or {}),
         )
 
 
@@ -144,6 +183,7 @@ def check(
     means_unknown: bool = False,
     account_wide: bool = False,
     explained_by: tuple[str, ...] = (),
+    figure: Figure | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register a check over each function (or, with account_wide, over the account snapshot)."""
 
@@ -166,6 +206,7 @@ def check(
             run_account=func if account_wide else None,
             account_needs=needs if account_wide else (),
             explained_by=explained_by,
+            figure=figure,
         )
         return func
 
@@ -193,6 +234,7 @@ def run_checks(
     A check whose data is unread for a function is skipped there: the coverage-gap check
     reports the hole instead, so nothing unread is ever called healthy. A check whose cause
     another check's finding on the function already names (`explained_by`) stays quiet there.
+    Each finding carries the values of its check's thresholds as they applied to its function.
     """
     specs = list(specs)
     unread_account_wide = {gap.source for gap in snapshot.gaps if gap.function_name is None}
@@ -208,9 +250,9 @@ def run_checks(
             if fired.intersection(spec.explained_by):
                 continue
             for observation in observations:
-                yield spec.to_finding(snapshot, observation)
+                yield spec.to_finding(snapshot, observation, spec.thresholds_in_force(thresholds))
     for spec in specs:
         if spec.run_account is None or unread_account_wide.intersection(spec.account_needs):
             continue
         for observation in spec.run_account(snapshot, account_thresholds):
-            yield spec.to_finding(snapshot, observation)
+            yield spec.to_finding(snapshot, observation, spec.thresholds_in_force(account_thresholds))

@@ -16,7 +16,7 @@ def list_checks(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     elif args.format == "markdown":
-        print("| id | severity | what it finds | IAM permissions | remediation |")
+        print("| id | severity, by how far past the threshold | what it finds | IAM permissions | remediation |")
         print("|---|---|---|---|---|")
         for row in rows:
             perms = ", ".join(f"`{p.strip()}`" for p in row["permissions"].split(",") if p.strip()) or "none"
