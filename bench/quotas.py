@@ -231,7 +231,8 @@ def projection(
     periods_fleet = BASELINE_DAYS + 1  # one datapoint a day: the current window and each baseline day
     periods_series = WINDOW_HOURS  # hourly, over the current window
     batches = math.ceil(len(fleet.active) / LOG_GROUPS_PER_QUERY)
-    rounds = math.ceil(batches / INSIGHTS_CONCURRENCY)
+    # The ranges' batches share one pool of INSIGHTS_CONCURRENCY (collect.log_records.scan_ranges).
+    rounds = math.ceil(ranges * batches / INSIGHTS_CONCURRENCY)
     default_pages = calls.get("DescribeLogGroups", 0) - custom_log_groups
     listing = calls.get("ListFunctions", 0)
     settings = calls.get("ListEventSourceMappings", 0) + calls.get("GetAccountSettings", 0)
@@ -274,8 +275,8 @@ def projection(
         ),
         (
             "Logs Insights",
-            ranges * rounds * QUERIES_PER_BATCH * QUERY_SECONDS,
-            f"{ranges} ranges x ⌈{batches} batches / {INSIGHTS_CONCURRENCY} concurrent⌉ x 2 queries"
+            rounds * QUERIES_PER_BATCH * QUERY_SECONDS,
+            f"⌈{ranges} ranges x {batches} batches / {INSIGHTS_CONCURRENCY} concurrent⌉ x 2 queries"
             f" in sequence x {QUERY_SECONDS:g} s a query (assumed)",
         ),
         (

@@ -1,4 +1,5 @@
-"""The state machine's last step: one consolidated report, and ONE Slack digest grouped by account."""
+"""The state machine's last step: one consolidated report, and ONE Slack digest grouped by account
+(with config routes: one per channel, each with only the findings routed to it)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,22 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from healthaudit.config import config_from_environment
 from healthaudit.events import parse_merge_event
-from healthaudit.fanout.merge import TargetResult, consolidated_keys, merge_results, result_of_item
+from healthaudit.fanout.merge import (
+    ChannelShare,
+    TargetResult,
+    consolidated_keys,
+    merge_results,
+    merge_results_by_channel,
+    result_of_item,
+)
 from healthaudit.fanout.results import map_run_results
 from healthaudit.model import AuditReport, AuditWindow, ConsolidatedReport
 from healthaudit.model.codec import iso
 from healthaudit.publish.digest import build_grouped_digest
+from healthaudit.publish.outcome import post_routed_grouped_digests, routed_status
 from healthaudit.publish.s3 import read_report, report_link
 from healthaudit.publish.slack import SlackConfigError, post_message
+from healthaudit.routing import default_channel
 
 logger = Logger()
 tracer = Tracer()
@@ -47,14 +57,26 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     else:
         results = (result_of_item(result) for result in merge.results)
     window_end = AuditWindow.ending_at(merge.at).end
-    consolidated = merge_results(results, _report_reader(s3, config.bucket), generated_at=window_end)
+    reader = _report_reader(s3, config.bucket)
+    default = default_channel(config.routes, config.slack.channel) if config.routes and config.slack else None
+    shares: tuple[ChannelShare, ...] = ()
+    if config.routes and default:
+        consolidated, shares = merge_results_by_channel(
+            results, reader, routes=config.routes, default_channel=default, generated_at=window_end
+        )
+    else:
+        consolidated = merge_results(results, reader, generated_at=window_end)
     dated, latest = consolidated_keys(iso(consolidated.window_end), config.report_prefix)
     body = json.dumps(consolidated.to_dict(), default=str).encode("utf-8")
     for key in (dated, latest):
         s3.put_object(Bucket=config.bucket, Key=key, Body=body, ContentType="application/json")
 
-    slack = "not configured"
-    if config.slack and (config.slack.channel or config.slack.token_secret):
+    slack, channels = "not configured", None
+    if shares:
+        link = report_link(config.bucket, dated, s3.meta.region_name, config.report_viewer_url)
+        channels = _post_routed(shares, config, link)
+        slack = routed_status(channels)
+    elif config.slack and (config.slack.channel or config.slack.token_secret):
         link = report_link(config.bucket, dated, s3.meta.region_name, config.report_viewer_url)
         slack = _post(consolidated, config, link)
     metrics.add_metric(name="TargetsAudited", unit=MetricUnit.Count, value=consolidated.targets_audited)
@@ -65,6 +87,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         "targets_not_audited": consolidated.targets_not_audited,
         "slack": slack,
     }
+    if channels is not None:
+        outcome["slack_channels"] = [channel.to_dict() for channel in channels]
     logger.info("run merged", extra=outcome)
     return outcome
 
@@ -83,6 +107,17 @@ def _report_reader(s3, bucket: str) -> Callable[[str], AuditReport | None]:
             return None
 
     return read
+
+
+def _post_routed(shares: tuple[ChannelShare, ...], config, url: str) -> tuple:
+    """One grouped digest per channel; a channel's failure is recorded against it, the others still posted."""
+    channels = post_routed_grouped_digests(
+        [(share.channel, share.routed, share.consolidated) for share in shares], config, url, os.environ
+    )
+    failed = sum(1 for channel in channels if channel.status.startswith("failed"))
+    if failed:
+        metrics.add_metric(name="DigestFailed", unit=MetricUnit.Count, value=1)
+    return channels
 
 
 def _post(consolidated: ConsolidatedReport, config, url: str) -> str:

@@ -227,6 +227,9 @@ def test_hourly_series_only_for_findings(sandbox):
     for name in ("failing", "fine"):
         put_hourly(cloudwatch, name, "Invocations", 100)
     put_hourly(cloudwatch, "failing", "Errors", 30)
+    baseline_day = AT - timedelta(days=7)  # the baseline's first day: [AT - 8 days, AT - 7 days)
+    put_hourly(cloudwatch, "failing", "Invocations", 100, end=baseline_day)
+    put_hourly(cloudwatch, "failing", "Errors", 0, end=baseline_day)
     config = AuditConfig(disabled_checks=("traces-missing",))  # no traces are seeded here
     report = audit(AwsClients(session, region=REGION), config, at=AT)
     # Both ran and neither has a log group, so their REPORT records are coverage gaps (no series).
@@ -239,9 +242,12 @@ def test_hourly_series_only_for_findings(sandbox):
     assert report.metric_queries["series"] == 2  # Errors and Invocations of the one failing function
     errors, invocations = finding.series
     assert (errors.metric, invocations.metric) == ("Errors", "Invocations")
-    assert len(errors.values) == 24 and set(errors.values) == {30.0}
+    # The series start at the baseline's start, so the charts show the baseline days beside the window:
+    # GetMetricData bills per metric requested, not per datapoint, so the 48 points cost what 24 did.
+    window = {t: v for t, v in zip(errors.timestamps, errors.values) if t >= AT - timedelta(hours=24)}
+    assert len(errors.values) == 48 and len(window) == 24 and set(window.values()) == {30.0}
     assert errors.timestamps == tuple(sorted(errors.timestamps))
-    assert errors.timestamps[0] == AT - timedelta(hours=24)
+    assert errors.timestamps[0] == report.window.baseline_start == AT - timedelta(days=8)
 
 
 #: Long enough never to be reached when the collector is right; it only turns a wrong one into a failure.

@@ -246,3 +246,55 @@ def test_init_durations_are_read_the_same_whether_or_not_insights_discovers_init
     expected = sorted(inv.init_duration_ms for inv in invocations if inv.init_duration_ms is not None)
     assert (stats.invocations, stats.cold_starts) == (12, 4)
     assert sorted(stats.init_durations.values) == expected
+
+
+# -- a first audit's two ranges share one pool of queries -------------------------------------------
+
+
+def _in_flight_counter(logs):
+    """Counts StartQuery calls whose query has not yet been seen Complete, and the most at once."""
+    import threading
+
+    lock, seen = threading.Lock(), {"now": 0, "most": 0}
+
+    def started(**_):
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+
+    def polled(parsed, **_):
+        if parsed.get("status") in ("Complete", "Failed", "Cancelled", "Timeout"):
+            with lock:
+                seen["now"] -= 1
+
+    logs.meta.events.register("after-call.cloudwatch-logs.StartQuery", started)
+    logs.meta.events.register("after-call.cloudwatch-logs.GetQueryResults", polled)
+    return seen
+
+
+@pytest.mark.parametrize("most", [1, 3])
+def test_ranges_scanned_together_read_what_each_alone_reads_within_the_concurrent_query_limit(aws, most):
+    # StartQuery's quota is per account (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html):
+    # the baseline and the current window share max_concurrent_queries instead of each having its own.
+    from healthaudit.collect.log_records import scan_ranges
+
+    logs = aws.client("logs")
+    names = [f"/aws/lambda/pair-{i:03d}" for i in range(2 * MAX_LOG_GROUPS_PER_QUERY + 1)]
+    groups = _groups(logs, names)
+    middle = START + (END - START) / 2
+    alone = [scan_report_records(logs, groups, START, middle), scan_report_records(logs, groups, middle, END)]
+    counter = _in_flight_counter(logs)
+    together = scan_ranges(
+        logs, [(groups, START, middle), (groups, middle, END)], ScanSettings(max_concurrent_queries=most)
+    )
+    assert [
+        {name: (s.invocations, s.cold_starts, s.init_durations.values) for name, s in scan.stats.items()}
+        for scan in together
+    ] == [
+        {name: (s.invocations, s.cold_starts, s.init_durations.values) for name, s in scan.stats.items()}
+        for scan in alone
+    ]
+    assert [scan.queries for scan in together] == [scan.queries for scan in alone]
+    assert all(scan.queries > 0 for scan in together)
+    assert [scan.bytes_scanned for scan in together] == [scan.bytes_scanned for scan in alone]
+    assert 1 <= counter["most"] <= most

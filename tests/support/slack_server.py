@@ -13,6 +13,8 @@ the limits our digest must respect:
 
 Every request is recorded in `posts` (Authorization value removed); accepted messages in
 `messages`. `fail_next` makes the next requests fail, before anything else is looked at.
+Channels in `without_the_app` exist but the app is not a member: chat.postMessage answers
+`not_in_channel` there, as Slack documents.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class _State:
     tokens: set[str]
     channels: set[str]
     webhooks: set[str]
+    without_the_app: set[str] = field(default_factory=set)
     posts: list[ReceivedRequest] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
@@ -80,8 +83,11 @@ class SlackServer:
         tokens: Iterable[str] = ("xoxb-test-token",),
         channels: Iterable[str] = ("C0123456789",),
         webhooks: Iterable[str] = ("/services/T000/B000/XXXX",),
+        without_the_app: Iterable[str] = (),
     ) -> None:
-        self._state = _State(tokens=set(tokens), channels=set(channels), webhooks=set(webhooks))
+        self._state = _State(
+            tokens=set(tokens), channels=set(channels), webhooks=set(webhooks), without_the_app=set(without_the_app)
+        )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -265,6 +271,8 @@ class _SlackHandler(BaseHTTPRequestHandler):
 
     def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = body.get("channel")
+        if channel in self.state.without_the_app:
+            return {"ok": False, "error": "not_in_channel"}
         if channel not in self.state.channels:
             return {"ok": False, "error": "channel_not_found"}
         blocks = body.get("blocks")

@@ -214,6 +214,7 @@ EVIDENCE_CASES = [
     ("on_failure_destination_by_qualifier", {}, "On-failure destination by qualifier", "none configured"),
     ("max_memory_used_mb", 500.0, "Max memory used", "500 MB"),
     ("memory_size_mb", 3008.0, "Memory size", "3,008 MB"),
+    ("suggested_memory_mb", 320, "Suggested memory size", "320 MB"),
     ("times_baseline", 2.4036, "Times the baseline", "2.4×"),
     ("baseline_p50_ms", 291.21, "Baseline p50 init duration", "291.2 ms"),
     ("baseline_p95_ms", 326.77, "Baseline p95 init duration", "326.8 ms"),

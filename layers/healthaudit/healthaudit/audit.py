@@ -16,6 +16,7 @@ from .collect.clients import AwsClients
 from .collect.errors import STOPPED_EARLY
 from .collect.metrics import HOURLY, MetricRequest, fetch_metrics, series_for
 from .collect.snapshot import collect_snapshot, deadline_guard
+from .collect.suppressions import read_snoozes
 from .config import AuditConfig, Thresholds
 from .cost import AUDIT_FUNCTION_MEMORY_MB, audit_cost
 from .history import History
@@ -28,6 +29,7 @@ from .model import (
     FunctionSnapshot,
     FunctionSummary,
 )
+from .snooze import apply as apply_snooze
 
 Progress = Callable[[str, int, int], None]
 tracer = Tracer()
@@ -67,6 +69,7 @@ def audit(
         )
     )
     findings = _apply_suppressions(findings, snapshot, config)
+    findings = _apply_snoozes(findings, snapshot, account, clients.region, notes)
     findings, series_queries = _with_hourly_series(clients, findings, snapshot, notes, deadline_guard(time_left))
     api_calls = clients.api_calls()
     metric_queries = {"fleet": fleet_queries, "series": series_queries}
@@ -77,7 +80,7 @@ def audit(
         lambda_seconds=time.monotonic() - started,
         lambda_memory_mb=int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", AUDIT_FUNCTION_MEMORY_MB)),
     )
-    return AuditReport(
+    report = AuditReport(
         account=account,
         region=clients.region,
         window=window,
@@ -97,6 +100,7 @@ def audit(
         cost=cost,
         service_graph={fn.name: fn.trace_node for fn in snapshot.functions if fn.trace_node is not None},
     )
+    return replace(report, fleet_trend=history.fleet_trend(report))
 
 
 def _not_judged_notes(snapshot: AccountSnapshot) -> list[str]:
@@ -128,6 +132,16 @@ def _thresholds_by_function(snapshot: AccountSnapshot, defaults: Thresholds, not
     return result
 
 
+def _apply_snoozes(
+    findings: list[Finding], snapshot: AccountSnapshot, account: str, region: str, notes: list[str]
+) -> list[Finding]:
+    """Snoozes and acknowledgements clicked in Slack, in force at the window's end (HEALTHAUDIT_SUPPRESSIONS_TABLE)."""
+    read = read_snoozes(account, region, snapshot.window.end)
+    if read.note:
+        notes.append(read.note)
+    return [apply_snooze(finding, read.snoozes.get(finding.key)) for finding in findings]
+
+
 def _apply_suppressions(findings: list[Finding], snapshot: AccountSnapshot, config: AuditConfig) -> list[Finding]:
     """Each finding with its function's tags (owners are routed by them), suppressed where config or a tag says."""
     tags = {fn.arn: fn.tags for fn in snapshot.functions}
@@ -148,9 +162,12 @@ def _with_hourly_series(
     notes: list[str],
     near_deadline: Callable[[], bool],
 ) -> tuple[list[Finding], int]:
-    """Second, small metrics pass: hourly series over the current window, for active findings only.
+    """Second, small metrics pass: hourly series from the baseline's start to the window's end (the charts
+    show the baseline days beside the window), for active findings only.
 
-    Skipped when the deadline is near: the series only illustrate, and each finding keeps its evidence.
+    GetMetricData is billed per metric requested, not per datapoint (https://aws.amazon.com/cloudwatch/pricing/):
+    192 hourly points (8 days) cost what 24 did. Skipped when the deadline is near: the series only
+    illustrate, and each finding keeps its evidence.
     """
     wanted: dict[tuple[str, str], MetricRequest] = {}
     for finding in findings:
@@ -166,7 +183,7 @@ def _with_hourly_series(
         notes.append("hourly series left out: the audit was near its Lambda deadline (each finding keeps its evidence)")
         return findings, 0
     results = fetch_metrics(
-        clients.client("cloudwatch"), list(wanted.values()), snapshot.window.start, snapshot.window.end, HOURLY
+        clients.client("cloudwatch"), list(wanted.values()), snapshot.window.baseline_start, snapshot.window.end, HOURLY
     )
     for owner, reason in sorted(results.failed.items()):
         notes.append(f"hourly series for {owner} unavailable: {reason}")

@@ -23,6 +23,8 @@ from .checks.catalogue import all_checks, declared_thresholds
 from .checks.registry import Threshold
 from .errors import ConfigError
 from .model import AuditWindow
+from .prices import PriceOverride, load_price_overrides
+from .routing import Routes, load_routes
 from .scope import SCOPE_FIELDS, parse_scope
 from .validate import boolean, date_value, did_you_mean, integer, mapping, optional_string, string_value
 
@@ -152,6 +154,10 @@ class AuditConfig:
     max_concurrent_queries: int = 20
     """Logs Insights queries in flight at once; the account's quota is 100 for everyone."""
     query_deadline_seconds: int = 300
+    routes: Routes | None = None
+    lambda_prices: Mapping[str, PriceOverride] = field(default_factory=dict)
+    """The config's own Lambda prices by architecture (`prices.lambda`), over healthaudit.prices' table."""
+    """Findings to their owners' channels by a tag (healthaudit.routing); None: one digest to slack.channel."""
 
     def window_ending_at(self, at: datetime) -> AuditWindow:
         """The audit window (and its baseline) this config gives a run that ends at `at`."""
@@ -183,7 +189,18 @@ REDIRECTING_SLACK_KEYS = {
 """Keys that would send the Slack token (or the function's own credentials, with token_env:
 AWS_SESSION_TOKEN) wherever the config document says: refused, naming the key."""
 
-_TOP_LEVEL = {"window", "thresholds", "scope", "suppressions", "disabled_checks", "slack", "report", "logs"}
+_TOP_LEVEL = {
+    "window",
+    "thresholds",
+    "scope",
+    "suppressions",
+    "disabled_checks",
+    "slack",
+    "report",
+    "logs",
+    "routes",
+    "prices",
+}
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -241,6 +258,8 @@ def load_config(document: Any, source: str = "config") -> AuditConfig:
         suppressions=tuple(_load_suppressions(doc.get("suppressions", []), f"{source}.suppressions")),
         disabled_checks=tuple(_check_ids(doc.get("disabled_checks", []), f"{source}.disabled_checks")),
         slack=_load_slack(doc.get("slack"), f"{source}.slack"),
+        routes=load_routes(doc.get("routes"), f"{source}.routes", doc.get("slack")),
+        lambda_prices=load_price_overrides(doc.get("prices"), f"{source}.prices"),
         bucket=optional_string(report.get("bucket"), f"{source}.report.bucket"),
         report_prefix=_prefix(report.get("prefix", "reports/"), f"{source}.report.prefix"),
         report_viewer_url=_viewer_url(report.get("viewer_url"), f"{source}.report.viewer_url"),

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
-from .model.report import AuditCost, CostPart
+from .model.report import AuditCost, CostPart, FindingCost
+from .model.snapshot import AVERAGE_DURATION, FunctionSnapshot
+from .prices import DEFAULT_REGION, FIRST_TIER_GB_SECONDS, TABLE, LambdaPrice, lambda_price
 
 READ_ON = "2026-12-01"
 REGION_NOTE = "US East (N. Virginia) list prices, before any free tier"
@@ -86,7 +89,7 @@ LOGS_INSIGHTS = Price(
 )
 LAMBDA_DURATION_ARM64 = Price(
     "Lambda duration (arm64)",
-    0.0000133334,
+    TABLE[DEFAULT_REGION].gb_second["arm64"],
     1,
     "GB-seconds",
     LAMBDA,
@@ -231,3 +234,121 @@ def audit_cost(
         lambda_memory_mb=lambda_memory_mb,
         lambda_invocations=1,
     )
+
+
+# What findings cost: a function's invocations at its Lambda price (healthaudit.prices), a month at a time.
+
+MONTH = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A function's invocations over a period, as its findings price them."""
+
+    invocations: float
+    duration_ms: float
+    duration_basis: str
+    """Which statistic `duration_ms` is, in words."""
+    memory_mb: float
+    period: timedelta
+
+    @property
+    def to_month(self) -> float:
+        return MONTH / self.period
+
+    def gb_seconds(
+        self, memory_mb: float | None = None, duration_ms: float | None = None, invocations: float | None = None
+    ) -> float:
+        """GB-seconds as the pricing page counts them: invocations × seconds × MB / 1024."""
+        count = self.invocations if invocations is None else invocations
+        duration = self.duration_ms if duration_ms is None else duration_ms
+        return count * duration / 1000 * (memory_mb or self.memory_mb) / 1024
+
+
+def function_price(fn: FunctionSnapshot) -> LambdaPrice:
+    """The price the collector resolved for the function, or the table's for its architecture and Region."""
+    return fn.lambda_price or lambda_price(fn.region, fn.architectures[0] if fn.architectures else "x86_64")
+
+
+def usage_of(fn: FunctionSnapshot) -> Usage | None:
+    """The current window's invocations at their average duration (CloudWatch's Average statistic; its p99,
+    an upper bound, where the average was not read); None without invocations or a duration."""
+    invocations = fn.current.sum("Invocations")
+    average = fn.current.mean(AVERAGE_DURATION)
+    p99 = fn.current.max("Duration")
+    if invocations <= 0 or (average is None and p99 is None):
+        return None
+    if average is not None:
+        return Usage(invocations, average, "CloudWatch Duration, Average", fn.memory_mb, fn.window_length)
+    return Usage(
+        invocations,
+        p99 or 0.0,
+        "CloudWatch Duration p99, the average not being read: an upper bound",
+        fn.memory_mb,
+        fn.window_length,
+    )
+
+
+def invocations_usd(price: LambdaPrice, invocations: float, gb_seconds: float) -> float:
+    """Compute and requests at the first-tier price, before any free tier."""
+    return gb_seconds * price.gb_second + invocations * price.requests_per_million / 1_000_000
+
+
+def memory_cost(price: LambdaPrice, usage: Usage, suggested_mb: float) -> FindingCost:
+    """The function's monthly cost now and at `suggested_mb`, the same durations assumed."""
+    now = invocations_usd(price, usage.invocations, usage.gb_seconds()) * usage.to_month
+    smaller = suggested_mb < usage.memory_mb
+    suggested = (
+        invocations_usd(price, usage.invocations, usage.gb_seconds(suggested_mb)) * usage.to_month if smaller else now
+    )
+    assumption = (
+        f" At {suggested_mb:.0f} MB the same durations are assumed: Lambda allocates CPU in proportion to memory,"
+        " so a smaller size may run longer, and the saving is an estimate."
+        if smaller
+        else f" {suggested_mb:.0f} MB is not smaller than {usage.memory_mb:.0f} MB: no saving."
+    )
+    return FindingCost(
+        monthly_usd=round(now, 6),
+        price=price.describe(),
+        source=price.source,
+        read_on=price.read_on,
+        basis=_basis(price, usage) + assumption,
+        suggested_monthly_usd=round(suggested, 6),
+        monthly_savings_usd=round(max(now - suggested, 0.0), 6),
+    )
+
+
+def failure_cost(price: LambdaPrice, usage: Usage, failed: float, failed_ms: float, how: str) -> FindingCost:
+    """The function's monthly cost, and what `failed` invocations of `failed_ms` each cost of it."""
+    now = invocations_usd(price, usage.invocations, usage.gb_seconds()) * usage.to_month
+    failed_usd = invocations_usd(price, failed, usage.gb_seconds(duration_ms=failed_ms, invocations=failed))
+    return FindingCost(
+        monthly_usd=round(now, 6),
+        price=price.describe(),
+        source=price.source,
+        read_on=price.read_on,
+        basis=f"{_basis(price, usage)} Failed: {failed:,.0f} invocations × {failed_ms:,.0f} ms ({how}).",
+        failed_monthly_usd=round(failed_usd * usage.to_month, 6),
+    )
+
+
+def _basis(price: LambdaPrice, usage: Usage) -> str:
+    hours = usage.period.total_seconds() / 3600
+    notes = "".join(f" {note[0].upper()}{note[1:]}." for note in price.notes)
+    read = "as the config sets it" if price.read_on == "config" else f"from {price.source} as of {price.read_on}"
+    return (
+        f"{usage.invocations:,.0f} invocations in the {hours:g} h window × {usage.duration_ms:,.0f} ms"
+        f" ({usage.duration_basis}) × {usage.memory_mb:.0f} MB = {usage.gb_seconds():,.1f} GB-seconds,"
+        f" scaled to 30 days (× {usage.to_month:g}), at {price.describe()} {read}: the first tier's price, an"
+        f" upper bound for an account past {FIRST_TIER_GB_SECONDS[price.architecture]} GB-seconds a month; free"
+        f" tier not subtracted.{notes}"
+    )
+
+
+def dollars(usd: float) -> str:
+    """A monthly figure in words: "$412", "$0.43", "less than $0.01"."""
+    if usd >= 100:
+        return f"${usd:,.0f}"
+    if usd >= 0.01 or usd == 0:
+        return f"${usd:,.2f}"
+    return "less than $0.01"

@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, check
+from .registry import CheckThresholds, Figure, check
 from .severity import SeverityRule
 
 DROP_METRICS = ("AsyncEventsDropped", "DeadLetterErrors", "DestinationDeliveryFailures")
@@ -12,6 +12,7 @@ DROP_METRICS = ("AsyncEventsDropped", "DeadLetterErrors", "DestinationDeliveryFa
     title="Asynchronous events were lost",
     # Every lost event is data loss, so never LOW; HIGH once it is a share a caller would notice.
     severity=SeverityRule.at_least("lost_rate", "async events lost", {Severity.HIGH: 0.01}, Severity.MEDIUM, unit="%"),
+    figure=Figure.share("lost_rate", "share of async events lost"),
     permissions=("cloudwatch:GetMetricData",),
     remediation=(
         "Give the function an on-failure destination, check that its execution role may send to the DLQ or"

@@ -5,7 +5,7 @@ from typing import Any, Iterator, Mapping
 from ..model import DataSource, FunctionSnapshot, LogStats, Observation, Severity
 from ..stats import mann_whitney_u_greater, percentile, two_proportion_greater
 from .memory_near_limit import PERMISSIONS
-from .registry import CheckThresholds, Threshold, check
+from .registry import CheckThresholds, Figure, Threshold, check
 from .severity import SeverityRule
 
 SAMPLES_IN_EVIDENCE = 200
@@ -49,6 +49,7 @@ def provisioned_concurrency_note(fn: FunctionSnapshot) -> str | None:
         Severity.LOW,
         unit="×",
     ),
+    figure=Figure("times_baseline", "times the baseline", "×", decimals=2),
     permissions=PERMISSIONS,
     remediation=(
         "Look at what changed (evidence): trim the deployment package and its imports, move work out of the"

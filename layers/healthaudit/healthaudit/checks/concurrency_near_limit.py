@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import AccountSnapshot, DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, Threshold, account_wide_part_of, check
+from .registry import CheckThresholds, Figure, Threshold, account_wide_part_of, check
 from .severity import SeverityRule
 
 REMEDIATION = (
@@ -18,6 +18,7 @@ DOCS = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html"
     severity=SeverityRule.at_least(
         "ratio", "peak / limit", {Severity.HIGH: 1.0, Severity.MEDIUM: 0.9}, Severity.LOW, unit="%"
     ),
+    figure=Figure.share("ratio", "peak as a share of the limit"),
     permissions=("cloudwatch:GetMetricData", "lambda:GetFunctionConcurrency", "lambda:GetAccountSettings"),
     remediation=REMEDIATION,
     docs=DOCS,

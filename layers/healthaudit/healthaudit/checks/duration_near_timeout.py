@@ -1,7 +1,8 @@
 from typing import Iterator
 
+from ..cost import dollars, failure_cost, function_price, usage_of
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, Threshold, check
+from .registry import CheckThresholds, Figure, Threshold, check
 from .severity import SeverityRule
 
 
@@ -12,6 +13,7 @@ from .severity import SeverityRule
     severity=SeverityRule.at_least(
         "ratio", "p99 / timeout", {Severity.HIGH: 0.95, Severity.MEDIUM: 0.9}, Severity.LOW, unit="%"
     ),
+    figure=Figure.share("ratio", "p99 duration as a share of the timeout"),
     permissions=("cloudwatch:GetMetricData",),
     remediation=(
         "Find what is slow (X-Ray traces, downstream latency) and fix it, or raise the timeout with headroom;"
@@ -33,7 +35,29 @@ def duration_near_timeout(fn: FunctionSnapshot, thresholds: CheckThresholds) -> 
         return
     ratio = p99 / timeout_ms
     if ratio > thresholds.max_duration_timeout_ratio:
+        usage = usage_of(fn)
+        timed_out = fn.current.sum("Errors")
+        cost = (
+            None
+            if usage is None
+            else failure_cost(
+                function_price(fn),
+                usage,
+                timed_out,
+                timeout_ms,
+                "Lambda counts timeouts among Errors and has no metric of its own for them: every error is"
+                " priced as a timeout, billed for the whole timeout, an upper bound",
+            )
+        )
+        if cost is None:
+            priced = ""
+        elif timed_out:
+            failed = dollars(cost.failed_monthly_usd or 0.0)
+            priced = f"; its {timed_out:.0f} errors, if timed out, cost up to {failed} a month"
+        else:
+            priced = "; no invocation failed, so none timed out"
         yield fn.finding(
-            f"p99 duration {p99:.0f} ms is {ratio:.0%} of the {fn.timeout_seconds} s timeout",
+            f"p99 duration {p99:.0f} ms is {ratio:.0%} of the {fn.timeout_seconds} s timeout{priced}",
             evidence={"p99_duration_ms": p99, "timeout_ms": timeout_ms, "ratio": round(ratio, 4)},
+            cost=cost,
         )

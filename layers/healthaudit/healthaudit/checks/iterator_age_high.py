@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, Threshold, check
+from .registry import CheckThresholds, Figure, Threshold, check
 from .severity import SeverityRule
 
 
@@ -17,6 +17,7 @@ from .severity import SeverityRule
         Severity.LOW,
         unit="ms",
     ),
+    figure=Figure("max_iterator_age_ms", "oldest record's age", "s", scale=0.001, decimals=0),
     permissions=("cloudwatch:GetMetricData", "lambda:ListEventSourceMappings"),
     remediation=(
         "Raise the event source mapping's ParallelizationFactor or BatchSize, add shards, or fix slow or failing"

@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, Threshold, check
+from .registry import CheckThresholds, Figure, Threshold, check
 from .severity import SeverityRule
 
 PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
@@ -14,6 +14,7 @@ PERMISSIONS = ("logs:StartQuery", "logs:GetQueryResults", "logs:StopQuery")
     severity=SeverityRule.at_least(
         "ratio", "memory used / size", {Severity.HIGH: 0.95, Severity.MEDIUM: 0.9}, Severity.LOW, unit="%"
     ),
+    figure=Figure.share("ratio", "memory used as a share of memory size"),
     permissions=PERMISSIONS,
     remediation=(
         "Raise MemorySize (it also brings more CPU), or find what grows: large payloads, caches kept across"

@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, check
+from .registry import CheckThresholds, Figure, check
 from .severity import SeverityRule
 
 
@@ -12,6 +12,7 @@ from .severity import SeverityRule
     severity=SeverityRule.at_least(
         "spillover_rate", "invocations spilled over", {Severity.MEDIUM: 0.1}, Severity.LOW, unit="%"
     ),
+    figure=Figure.share("spillover_rate", "invocations spilled over"),
     permissions=("cloudwatch:GetMetricData",),
     remediation=(
         "Raise provisioned concurrency on the alias, or scale it with Application Auto Scaling on"

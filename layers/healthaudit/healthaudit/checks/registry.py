@@ -85,7 +85,7 @@ class Figure:
     key: str
     label: str
     unit: str
-    """"%" (a ratio shown x100), "ms", "s", "MB" or "x" (a factor): the unit the figure is shown in."""
+    """"%" (a ratio shown ×100), "ms", "s", "MB" or "×" (a factor): the unit the figure is shown in."""
     higher_is_worse: bool = True
     scale: float = 1.0
     decimals: int = 1
@@ -162,6 +162,8 @@ class CheckSpec:
             function_arn=observation.function_arn,
             evidence=observation.evidence,
             thresholds=dict(thresholds or {}),
+            cost=observation.cost,
+            log_group=observation.log_group,
         )
 
 

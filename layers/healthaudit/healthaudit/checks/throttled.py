@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity
-from .registry import CheckThresholds, Threshold, check
+from .registry import CheckThresholds, Figure, Threshold, check
 from .severity import SeverityRule
 
 
@@ -12,6 +12,7 @@ from .severity import SeverityRule
     severity=SeverityRule.at_least(
         "throttle_rate", "throttle rate", {Severity.HIGH: 0.05, Severity.MEDIUM: 0.01}, Severity.LOW, unit="%"
     ),
+    figure=Figure.share("throttle_rate", "throttle rate"),
     permissions=("cloudwatch:GetMetricData", "lambda:GetAccountSettings", "lambda:GetFunctionConcurrency"),
     remediation=(
         "Raise the function's reserved concurrency, or ask for a higher account concurrency quota; for bursts from"

@@ -1,7 +1,7 @@
 from typing import Iterator
 
 from ..model import DataSource, FunctionSnapshot, Observation, Severity, TraceStats
-from .registry import CheckThresholds, Threshold, check
+from .registry import CheckThresholds, Figure, Threshold, check
 from .severity import SeverityRule
 
 
@@ -16,6 +16,7 @@ from .severity import SeverityRule
         Severity.LOW,
         unit="%",
     ),
+    figure=Figure.share("failure_rate", "traced failure rate"),
     permissions=("xray:GetServiceGraph",),
     remediation=(
         "Open the X-Ray service map and the traces with errors: a downstream service that faults or throttles"

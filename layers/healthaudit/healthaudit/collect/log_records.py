@@ -154,7 +154,43 @@ def scan_report_records(
     near), is stopped with StopQuery: none is left running. A stop for the Lambda deadline makes
     its groups failed with :data:`STOPPED_EARLY`.
     """
-    scan = LogScan()
+    return scan_ranges(logs, [(groups, start, end)], settings, clock, sleep, must_stop)[0]
+
+
+def scan_ranges(
+    logs: Any,
+    ranges: Sequence[tuple[Mapping[str, str], datetime, datetime]],
+    settings: ScanSettings = ScanSettings(),
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    must_stop: Callable[[], bool] = lambda: False,
+) -> list[LogScan]:
+    """Scan several (groups, start, end) ranges as scan_report_records does, one LogScan each, their
+    queries sharing one pool of `max_concurrent_queries`: a first audit's baseline and current window
+    run side by side instead of one after the other, never more queries in flight than the settings allow."""
+    runners = [_QueryRunner(logs, settings, clock, sleep, must_stop) for _ in ranges]
+    with ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_queries)) as pool:
+        jobs = [
+            [pool.submit(_scan_batch, runner, fmt, names, start, end, settings) for fmt, names in _batches(groups)]
+            for runner, (groups, start, end) in zip(runners, ranges, strict=True)
+        ]
+        scans = []
+        for range_jobs in jobs:
+            scan = LogScan()
+            for job in range_jobs:
+                stats, failed = job.result()
+                scan.stats.update(stats)
+                scan.failed.update(failed)
+            scans.append(scan)
+    for scan, runner in zip(scans, runners, strict=True):
+        scan.queries = runner.started
+        scan.query_bytes = tuple(runner.query_bytes)
+        scan.bytes_scanned = sum(runner.query_bytes)
+    return scans
+
+
+def _batches(groups: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    """The groups in queries of at most MAX_LOG_GROUPS_PER_QUERY, one log format per query."""
     batches = []
     for log_format in ("Text", "JSON"):
         names = sorted(name for name, fmt in groups.items() if fmt == log_format)
@@ -162,17 +198,7 @@ def scan_report_records(
             (log_format, names[i : i + MAX_LOG_GROUPS_PER_QUERY])
             for i in range(0, len(names), MAX_LOG_GROUPS_PER_QUERY)
         ]
-    runner = _QueryRunner(logs, settings, clock, sleep, must_stop)
-    with ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_queries)) as pool:
-        jobs = [pool.submit(_scan_batch, runner, fmt, names, start, end, settings) for fmt, names in batches]
-        for job in jobs:
-            stats, failed = job.result()
-            scan.stats.update(stats)
-            scan.failed.update(failed)
-    scan.queries = runner.started
-    scan.query_bytes = tuple(runner.query_bytes)
-    scan.bytes_scanned = sum(runner.query_bytes)
-    return scan
+    return batches
 
 
 def _scan_batch(

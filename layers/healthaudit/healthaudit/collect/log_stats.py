@@ -15,7 +15,7 @@ from ..model import AuditWindow, DataSource, LogStats, MetricWindow
 from ..stats import BoundedSample
 from .collected import Collected
 from .log_groups import log_group_of
-from .log_records import GroupStats, ScanSettings, scan_report_records
+from .log_records import GroupStats, ScanSettings, scan_ranges
 
 tracer = Tracer()
 
@@ -84,15 +84,24 @@ def read_log_stats(
     settings = ScanSettings(
         max_concurrent_queries=config.max_concurrent_queries, deadline_seconds=config.query_deadline_seconds
     )
-    for range_start, range_end in ranges:
+    invoked_by_range = []
+    for range_start, _ in ranges:
         part = 0 if range_start >= window.start else 1  # the current window's metrics, or the baseline's
-        invoked = {
-            group: log_format
-            for group, log_format in to_scan.items()
-            if DataSource.METRICS in state.unread.get(readable[group]["FunctionArn"], {})
-            or windows[readable[group]["FunctionArn"]][part].sum("Invocations") > 0
-        }
-        scan = scan_report_records(logs_client, invoked, range_start, range_end, settings, must_stop=near_deadline)
+        invoked_by_range.append(
+            {
+                group: log_format
+                for group, log_format in to_scan.items()
+                if DataSource.METRICS in state.unread.get(readable[group]["FunctionArn"], {})
+                or windows[readable[group]["FunctionArn"]][part].sum("Invocations") > 0
+            }
+        )
+    scans = scan_ranges(
+        logs_client,
+        [(invoked, start, end) for invoked, (start, end) in zip(invoked_by_range, ranges, strict=True)],
+        settings,
+        must_stop=near_deadline,
+    )
+    for (range_start, range_end), scan in zip(ranges, scans, strict=True):
         result.bytes_scanned += scan.bytes_scanned
         for group, function in readable.items():
             if group in scan.failed:

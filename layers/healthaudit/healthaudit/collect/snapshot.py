@@ -18,6 +18,7 @@ from ..model import (
     FunctionSnapshot,
     MetricWindow,
 )
+from ..prices import lambda_price
 from . import inventory, lookups, xray
 from .clients import AwsClients
 from .collected import Collected, Progress
@@ -147,6 +148,8 @@ def _collect(
             xray_permission=permissions.get(c.get("Role", ""), xray.UNANSWERED).decisions,
             xray_denied_by_scp=permissions.get(c.get("Role", ""), xray.UNANSWERED).denied_by_scp,
             trace_node=graph.get(c["FunctionName"]),
+            window_length=window.length,
+            lambda_price=lambda_price(clients.region, (c.get("Architectures") or ["x86_64"])[0], config.lambda_prices),
         )
         for c in state.configs
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +33,7 @@ from ..model import (
     TargetNotAudited,
 )
 from ..model.codec import parse_iso
+from ..routing import Routes, split_report
 
 #: How much of an error a consolidated report keeps: Step Functions' Cause may hold 32,768 characters
 #: (a Lambda error's whole stack trace); its first line says what failed.
@@ -94,19 +95,76 @@ def merge_results(
     ``read_report`` answers a report key with the stored report, or None when there is none (the
     target is then listed as not audited). Reports are read one at a time and dropped once summarised.
     """
+    whole, _ = _merge(results, read_report, generated_at, worst_per_target, None)
+    return whole
+
+
+@dataclass(frozen=True)
+class ChannelShare:
+    """One Slack channel's share of a run: every audited target with only the findings routed to the channel;
+    the targets not audited are the default channel's."""
+
+    channel: str
+    routed: tuple[str, ...]
+    """`tag=value` for each value routed to the channel, and "unrouted" for the default channel."""
+    consolidated: ConsolidatedReport
+
+
+def merge_results_by_channel(
+    results: Iterable[TargetResult],
+    read_report: Callable[[str], AuditReport | None],
+    *,
+    routes: Routes,
+    default_channel: str,
+    generated_at: datetime | str,
+    worst_per_target: int = 5,
+) -> tuple[ConsolidatedReport, tuple[ChannelShare, ...]]:
+    """:func:`merge_results`, and each channel's share of the run (healthaudit.routing), in the same one
+    read of each report: a share's counts come from all of its findings, not from the worst few."""
+    return _merge(results, read_report, generated_at, worst_per_target, (routes, default_channel))
+
+
+def _merge(
+    results: Iterable[TargetResult],
+    read_report: Callable[[str], AuditReport | None],
+    generated_at: datetime | str,
+    worst: int,
+    routing: tuple[Routes, str] | None,
+) -> tuple[ConsolidatedReport, tuple[ChannelShare, ...]]:
     audited, failed = [], []
+    per_channel: dict[str, list[TargetAudited]] = defaultdict(list)
     for result in results:
         report = read_report(result.report_key) if result.report_key and result.error is None else None
         if report is None:
             error = result.error or error_text(None, result.report_key)
             failed.append(TargetNotAudited(account=result.account, region=result.region, error=error))
             continue
-        audited.append(_target_audited(result.account, result.region, result.report_key, report, worst_per_target))
-    return ConsolidatedReport(
-        window_end=parse_iso(generated_at) if isinstance(generated_at, str) else generated_at,
-        targets=tuple(sorted(audited, key=lambda t: (t.account, t.region))),
-        not_audited=tuple(sorted(failed, key=lambda t: (t.account, t.region))),
-    )
+        audited.append(_target_audited(result.account, result.region, result.report_key, report, worst))
+        for view in split_report(report, *routing) if routing else ():
+            per_channel[view.channel].append(
+                _target_audited(result.account, result.region, result.report_key, view.report, worst)
+            )
+    window_end = parse_iso(generated_at) if isinstance(generated_at, str) else generated_at
+
+    def consolidated(targets: list[TargetAudited], not_audited: list[TargetNotAudited]) -> ConsolidatedReport:
+        return ConsolidatedReport(
+            window_end=window_end,
+            targets=tuple(sorted(targets, key=lambda t: (t.account, t.region))),
+            not_audited=tuple(sorted(not_audited, key=lambda t: (t.account, t.region))),
+        )
+
+    shares: tuple[ChannelShare, ...] = ()
+    if routing:
+        routes, default = routing
+        shares = tuple(
+            ChannelShare(
+                channel,
+                routes.routed_to(channel, default),
+                consolidated(per_channel[channel], failed if channel == default else []),
+            )
+            for channel in routes.channel_order(default)
+        )
+    return consolidated(audited, failed), shares
 
 
 def merge_reports(

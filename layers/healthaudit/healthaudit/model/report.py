@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from ..links import finding_links
 from .codec import Computed, Record, Shape, iso, wire
 from .common import (
     SCHEMA_VERSION,
@@ -28,7 +29,8 @@ from .common import (
 
 @dataclass(frozen=True)
 class MetricSeries(Record):
-    """One hourly metric statistic over the current window, as GetMetricData returns it (oldest first)."""
+    """One hourly metric statistic from the baseline's start to the current window's end, as GetMetricData
+    returns it (oldest first): the points before the window's start are the baseline days charts show beside it."""
 
     metric: Name
     stat: Name
@@ -199,6 +201,10 @@ def _console_url(finding: Finding) -> str:
     return finding.console_url
 
 
+def _links(finding: Finding) -> dict[str, str]:
+    return finding.links
+
+
 @dataclass(frozen=True)
 class Finding(Record):
     check_id: CheckId
@@ -234,6 +240,8 @@ class Finding(Record):
     """What the function's invocations cost a month, where the check prices its finding."""
     snooze: Snooze | None = None
     """A snooze (suppressed until it ends) or acknowledgement (shown, marked) clicked in Slack."""
+    log_group: str | None = None
+    """The function's log group (LoggingConfig.LogGroup; /aws/lambda/<name> by default); null account-wide."""
 
     __wire__ = Shape(
         order=(
@@ -249,9 +257,23 @@ class Finding(Record):
             "remediation",
             "docs",
             "console_url",
+            "links",
         ),
-        computed=(Computed("console_url", HttpsUrl, _console_url),),
+        computed=(
+            Computed("console_url", HttpsUrl, _console_url),
+            Computed(
+                "links",
+                Mapping[str, HttpsUrl],
+                _links,
+                "Console deep links for a function's finding (healthaudit.links): logs_insights (its log group, with"
+                " a query for its errors or its REPORT records), xray_traces, cloudtrail_events; empty account-wide.",
+            ),
+        ),
     )
+
+    @property
+    def links(self) -> dict[str, str]:
+        return finding_links(self.region, self.check_id, self.function_name, self.log_group)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -316,9 +338,28 @@ class AuditCost(Record):
     not_billed_note: str | None = None
 
 
+@dataclass(frozen=True)
+class FleetDay(Record):
+    """One day of the fleet trend: the active findings by severity of that day's stored report.
+
+    Also stored on its own, one line, as trend.json beside each day's report.json (healthaudit.history
+    reads 30 of these instead of 30 whole reports). It has no schema_version, so Athena queries that
+    filter on `schema_version` never count it as a report.
+    """
+
+    day: Name
+    """YYYY-MM-DD, the day of the report's window end (its dt= partition)."""
+    counts: Mapping[Severity, Count] | None = field(default=None, metadata=wire(sort_keys=True))
+    """Active findings by severity; null where no report was stored that day (a gap, not zero)."""
+
+
 def _findings_in_order(report: AuditReport) -> tuple[Finding, ...]:
     """Active findings worst first, then suppressed ones."""
     return (*report.worst_first(), *(f for f in report.findings if f.suppressed_by is not None))
+
+
+def _possible_savings(report: AuditReport) -> float:
+    return report.possible_savings_usd_month
 
 
 def _counts_by_severity(report: AuditReport) -> dict[Severity, int]:
@@ -363,6 +404,8 @@ class AuditReport(Record):
     cost: AuditCost | None = None
     """What this audit cost at list price (healthaudit.cost): its own calls, metrics requested, bytes
     scanned and Lambda time; null in reports written before costs were stated."""
+    fleet_trend: tuple[FleetDay, ...] = ()
+    """The last 30 days of this account and region, oldest first, this report's day last (healthaudit.history)."""
     schema_version: SchemaVersion = SCHEMA_VERSION
 
     __wire__ = Shape(
@@ -374,6 +417,7 @@ class AuditReport(Record):
             "scope",
             "functions_audited",
             "counts_by_severity",
+            "possible_savings_usd_month",
             "findings",
             "coverage_gaps",
             "functions",
@@ -386,6 +430,7 @@ class AuditReport(Record):
             "notes",
             "resolved",
             "previous_report",
+            "fleet_trend",
             "log_stats",
             "service_graph",
         ),
@@ -395,6 +440,13 @@ class AuditReport(Record):
                 Mapping[Severity, Count],
                 _counts_by_severity,
                 "Active (unsuppressed) findings by severity.",
+            ),
+            Computed(
+                "possible_savings_usd_month",
+                float,
+                _possible_savings,
+                "US dollars a month the active findings' suggestions would save (their cost.monthly_savings_usd"
+                " added up): first-tier list prices, before any free tier.",
             ),
         ),
     )
@@ -408,6 +460,11 @@ class AuditReport(Record):
         for finding in self.active_findings:
             counts[finding.severity.value] += 1
         return counts
+
+    @property
+    def possible_savings_usd_month(self) -> float:
+        savings = (f.cost.monthly_savings_usd for f in self.active_findings if f.cost is not None)
+        return round(sum(usd for usd in savings if usd), 2)
 
     def worst_first(self) -> list[Finding]:
         """Active findings by severity, then new before ongoing: a new LOW never sits above an ongoing HIGH."""
@@ -427,4 +484,5 @@ class AuditReport(Record):
             "counts_by_severity": self.counts_by_severity(),
             "coverage_gaps": len(self.coverage_gaps),
             "partial": self.partial,
+            "possible_savings_usd_month": self.possible_savings_usd_month,
         }

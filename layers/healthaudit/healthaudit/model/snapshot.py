@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from ..prices import LambdaPrice
 from .common import AuditWindow, DataSource
-from .report import CoverageGap, LogStats, TraceNode
+from .report import CoverageGap, FindingCost, LogStats, TraceNode
+
+AVERAGE_DURATION = "Duration (Average)"
+"""Duration's Average statistic in a MetricWindow: the plain "Duration" holds its p99. Read only for the
+functions whose findings are priced (healthaudit.collect.fleet_metrics)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,11 @@ class MetricWindow:
 
     def has(self, metric: str) -> bool:
         return bool(self.points.get(metric))
+
+    def mean(self, metric: str) -> float | None:
+        """The mean of the datapoints (one per window in the fleet pass), or None without any."""
+        values = self.points.get(metric, ())
+        return sum(values) / len(values) if values else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class Observation:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     function_name: str | None = None
     function_arn: str | None = None
+    cost: FindingCost | None = None
+    log_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,17 +118,25 @@ class FunctionSnapshot:
     """The function's node in the X-Ray service graph over the window; None when it has none."""
     unread: Mapping[DataSource, str] = field(default_factory=dict)
     """Data sources that could not be read for this function, with the reason."""
+    window_length: timedelta = timedelta(hours=24)
+    """How long the current window is: what `current` covers, and what a monthly cost is scaled from."""
+    lambda_price: LambdaPrice | None = None
+    """The price of its invocations (its architecture, its Region, the config's prices); None: the table's."""
 
     @property
     def is_stream_consumer(self) -> bool:
         return any(source.is_stream for source in self.event_sources)
 
-    def finding(self, message: str, evidence: Mapping[str, Any] | None = None) -> Observation:
+    def finding(
+        self, message: str, evidence: Mapping[str, Any] | None = None, cost: FindingCost | None = None
+    ) -> Observation:
         return Observation(
             message=message,
             evidence=dict(evidence or {}),
             function_name=self.name,
             function_arn=self.arn,
+            cost=cost,
+            log_group=self.log_group or None,
         )
 
 

@@ -1,4 +1,5 @@
-"""The report's charts as inline SVG: a metric series, a distribution of samples, the X-Ray service map.
+"""The report's charts as inline SVG: a metric series, a distribution of samples, the X-Ray service map, the
+fleet's findings per day.
 
 Pure functions: model objects or plain lists in, SVG text out, every label escaped. Percentiles are
 `healthaudit.stats.percentile` (nearest rank, as CloudWatch), so a chart's p50 and p95 are the
@@ -14,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from ..checks.catalogue import declared_thresholds
-from ..model import Finding, MetricSeries, TraceNode, TraceStats
+from ..model import Finding, MetricSeries, Severity, TraceNode, TraceStats
+from ..model.report import FleetDay
 from ..stats import percentile
 from .evidence import percent, quantity, words
 from .markup import compact, escape, is_finite_number, moment, number, when
@@ -26,6 +28,9 @@ WIDTH, WIDE, LEFT, RIGHT, TOP, BOTTOM = 340, 690, 40, 10, 10, 22
 # As the X-Ray console colours its service map: ok, errors (4xx), throttles (429), faults (5xx).
 MAP_COLOURS = {"ok": "#16a34a", "errors": "#d97706", "throttles": "#7c3aed", "faults": "#dc2626"}
 MAP_ROWS = 60
+# The baseline days beside the window: grey, as the page's --baseline (attributes: no stylesheet rule applies).
+BASELINE_COLOUR = "#94a3b8"
+BASELINE_FILL = f' fill="{BASELINE_COLOUR}"'
 
 
 # -- a metric over the window --------------------------------------------------------------------
@@ -48,11 +53,13 @@ def series_chart(
     unit: str | None = None,
     scale: float | None = None,
     references: Sequence[Reference] = (),
+    window_start: datetime | None = None,
 ) -> str:
     """One hourly metric as inline SVG: bars for sums (counts per hour), a line for other statistics.
 
     `scale` turns the stored values into `unit` (IteratorAge is stored in ms and read in s); the
-    references are in that unit already.
+    references are in that unit already. The hours before `window_start` are the baseline days: drawn
+    grey on a shaded band, the window's hours in colour, with the window's start marked between them.
     """
     unit = UNITS.get(series.metric, "") if unit is None else unit
     scale = SCALES.get(series.metric, 1.0) if scale is None else scale
@@ -66,13 +73,16 @@ def series_chart(
     plot_h = height - TOP - BOTTOM
     if not points:
         return f'<p class="no-data">{escape(caption)}: no datapoints in the window.</p>'
-    slots = max(slot for slot, _, _ in points) + 1
+    first, last = points[0][2], points[-1][2]
+    split = _window_slot(first, window_start)
+    slots = max(max(slot for slot, _, _ in points) + 1, split or 0)
+    window = [point for point in points if split is None or point[0] >= split]
     levels = [value for _, value, _ in points] + [r.value for r in references if is_finite_number(r.value)]
     top = _nice_ceiling(max(levels))
     plot_w = WIDTH - LEFT - RIGHT
     step = plot_w / slots
 
-    def x(slot: int) -> float:
+    def x(slot: float) -> float:
         return LEFT + (slot + 0.5) * step
 
     def y(value: float) -> float:
@@ -82,23 +92,37 @@ def series_chart(
         return f"{when(stamp, plain=True)}: {number(value)}{' ' + unit if unit else ''}"
 
     marks = [_y_axis(top, plot_h, WIDTH)]
+    baseline = [point for point in points if split is not None and point[0] < split]
+    if split:
+        marks.append(_baseline_band(LEFT, x(split - 0.5), plot_h, first, window_start))
     if series.stat.lower() == "sum":
         bar = max(1.0, step * 0.72)
-        marks += [
-            f'<rect class="bar" x="{x(s) - bar / 2:.1f}" y="{y(v):.1f}" width="{bar:.1f}" '
-            f'height="{max(y(0) - y(v), 0):.1f}"><title>{escape(label(t, v))}</title></rect>'
-            for s, v, t in points
-        ]
+        for part, kind in ((baseline, "bar-baseline"), (window, "bar")):
+            marks += [
+                f'<rect class="{kind}"{BASELINE_FILL if kind != "bar" else ""} x="{x(s) - bar / 2:.1f}" y="{y(v):.1f}"'
+                f' width="{bar:.1f}" height="{max(y(0) - y(v), 0):.1f}"><title>{escape(label(t, v))}</title></rect>'
+                for s, v, t in part
+            ]
     else:
-        path = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v, _ in points)
+        if baseline:
+            path = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v, _ in baseline)
+            marks.append(
+                f'<polyline class="line-baseline" fill="none" stroke="{BASELINE_COLOUR}" stroke-width="1.5"'
+                f' points="{path}"><title>{escape(f"baseline, {len(baseline)} hours")}</title></polyline>'
+            )
+        path = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v, _ in window)
         marks.append(f'<polyline class="line" points="{path}"/>')
         marks += [
             f'<circle class="dot" cx="{x(s):.1f}" cy="{y(v):.1f}" r="2.2"><title>{escape(label(t, v))}</title></circle>'
-            for s, v, t in points
+            for s, v, t in window
         ]
+    if split:
+        marks.append(_window_marker(x(split - 0.5), plot_h, window_start))
     if all(v == 0 for _, v, _ in points):
         marks.append(_note(WIDTH / 2, TOP + plot_h / 2, "zero in every hour"))
-    legend = []
+    legend = (
+        [f'<li><span class="swatch"{_background(BASELINE_COLOUR)}></span>baseline days (shaded)</li>'] if split else []
+    )
     for reference in references:
         if not is_finite_number(reference.value):
             continue
@@ -108,27 +132,57 @@ def series_chart(
             f"<title>{escape(reference.label)}</title></line>"
         )
         legend.append(f'<li><span class="swatch ref-{reference.kind}"></span>{escape(reference.label)}</li>')
-    first, last = points[0][2], points[-1][2]
     for stamp, at, anchor in ((first, LEFT, "start"), (last, WIDTH - RIGHT, "end")):
         text = escape(when(stamp, plain=True))
         marks.append(f'<text class="axis" x="{at}" y="{height - 6}" text-anchor="{anchor}">{text}</text>')
-    peak = max(v for _, v, _ in points)
-    summary = f"{caption}: {len(points)} hourly points from {when(first, plain=True)}, peak {number(peak)}"
+    peak = max(v for _, v, _ in window) if window else max(v for _, v, _ in points)
+    summary = f"{caption}: {len(points)} hourly points from {when(first, plain=True)}"
+    if split:
+        summary += f", the window from {when(window_start, plain=True)}; window peak {number(peak)}"
+    else:
+        summary += f", peak {number(peak)}"
     summary += "".join(f"; {r.label}" for r in references if is_finite_number(r.value))
     extra = f'<ul class="legend">{"".join(legend)}</ul>' if legend else ""
     return _figure(caption, summary, WIDTH, height, "".join(marks), extra)
 
 
-def finding_charts(finding: Finding) -> list[str]:
-    """The charts of a finding: its hourly series, with the check's threshold (and the baseline, where the
-    evidence gives one) drawn across, in the unit of the finding's message."""
+def _window_slot(first: datetime, window_start: datetime | None) -> int | None:
+    """The hour slot where the window starts, when some points come before it (the baseline days)."""
+    if window_start is None:
+        return None
+    slot = round((moment(window_start) - moment(first)).total_seconds() / 3600)
+    return slot if slot > 0 else None
+
+
+def _baseline_band(left: float, right: float, plot_h: float, first: datetime, window_start: datetime | None) -> str:
+    what = f"baseline: {when(first, plain=True)} to {when(window_start, plain=True)}"
+    return (
+        f'<rect class="baseline-band" x="{left:.1f}" y="{TOP}" width="{max(right - left, 0):.1f}" height="{plot_h:.1f}"'
+        f' fill="{BASELINE_COLOUR}" fill-opacity="0.12"><title>{escape(what)}</title></rect>'
+    )
+
+
+def _window_marker(at: float, plot_h: float, window_start: datetime | None) -> str:
+    what = f"the window starts {when(window_start, plain=True)}"
+    return (
+        f'<line class="window-start" x1="{at:.1f}" x2="{at:.1f}" y1="{TOP}" y2="{TOP + plot_h:.1f}"'
+        f' stroke="#334155" stroke-width="1" stroke-dasharray="3 2"><title>{escape(what)}</title></line>'
+        f'<text class="axis" x="{at - 3:.1f}" y="{TOP + 9}" text-anchor="end">baseline</text>'
+        f'<text class="axis" x="{at + 3:.1f}" y="{TOP + 9}" text-anchor="start">window</text>'
+    )
+
+
+def _background(colour: str) -> str:
+    return f' style="background:{colour}"'
+
+
+def finding_charts(finding: Finding, window_start: datetime | None = None) -> list[str]:
+    """The charts of a finding: its hourly series, with the thresholds in force for its function (and the
+    baseline, where the evidence gives one) drawn across, in the unit of the finding's message; the hours
+    before `window_start` are the baseline days, drawn beside the window."""
     series = {s.metric: s for s in finding.series}
     evidence = finding.evidence
-    defaults = declared_thresholds()
-
-    def default(name: str) -> float | None:
-        threshold = defaults.get(name)
-        return None if threshold is None else float(threshold.default)
+    threshold = _thresholds_of(finding)
 
     charts: list[str] = []
     shown: set[str] = set()
@@ -138,19 +192,24 @@ def finding_charts(finding: Finding) -> list[str]:
         part, whole, name, threshold_name = rate_of[finding.check_id]
         if all(metric in series for metric in (part, *whole)):
             references = []
-            limit = default(threshold_name)
+            limit = threshold(threshold_name)
             if limit is not None:
-                references.append(Reference(limit * 100, f"default threshold {percent(limit)}"))
+                references.append(Reference(limit.value * 100, f"{limit.words} {percent(limit.value)}"))
             baseline = evidence.get("baseline_error_rate") if finding.check_id == "error-rate-high" else None
             if is_finite_number(baseline):
                 references.append(Reference(baseline * 100, f"baseline {percent(baseline)}", "baseline"))
             rates = ratio_series(name, series[part], [series[m] for m in whole])
-            charts.append(series_chart(rates, title=f"{name} per hour", unit="%", references=references))
+            charts.append(
+                series_chart(
+                    rates, title=f"{name} per hour", unit="%", references=references, window_start=window_start
+                )
+            )
             shown.update((part, *whole))
     for metric, one in series.items():
         if metric in shown or not one.values:
             continue
-        charts.append(series_chart(one, references=_references(finding.check_id, metric, evidence, default)))
+        references = _references(finding.check_id, metric, evidence, threshold)
+        charts.append(series_chart(one, references=references, window_start=window_start))
     if not charts and finding.series:
         names = ", ".join(s.metric for s in finding.series)
         charts.append(f'<p class="no-data">{escape(names)}: no datapoints in the window.</p>')
@@ -166,29 +225,50 @@ def finding_charts(finding: Finding) -> list[str]:
     return [chart for chart in charts if chart]
 
 
-def _references(check_id: str, metric: str, evidence: Mapping[str, Any], default) -> list[Reference]:
-    """The threshold a metric is judged against, in the chart's unit, from the check's declared default."""
+@dataclass(frozen=True)
+class InForce:
+    value: float
+    words: str
+    """"threshold" where the finding carries the value in force for its function; "default threshold" for a
+    report stored before findings carried their thresholds."""
+
+
+def _thresholds_of(finding: Finding):
+    """name -> the threshold in force for the finding's function (defaults, config, tags), as the check saw it."""
+    defaults = declared_thresholds()
+
+    def threshold(name: str) -> InForce | None:
+        value = finding.thresholds.get(name)
+        if is_finite_number(value):
+            return InForce(float(value), "threshold")
+        declared = defaults.get(name)
+        return None if declared is None else InForce(float(declared.default), "default threshold")
+
+    return threshold
+
+
+def _references(check_id: str, metric: str, evidence: Mapping[str, Any], threshold) -> list[Reference]:
+    """The threshold a metric is judged against, in the chart's unit, as it applied to the finding's function."""
     if check_id == "iterator-age-high" and metric == "IteratorAge":
-        limit = default("max_iterator_age_seconds")
-        return [] if limit is None else [Reference(limit, f"default threshold {number(limit)} s")]
+        limit = threshold("max_iterator_age_seconds")
+        return [] if limit is None else [Reference(limit.value, f"{limit.words} {number(limit.value)} s")]
     if check_id == "duration-near-timeout" and metric == "Duration":
-        ratio, timeout_ms = default("max_duration_timeout_ratio"), evidence.get("timeout_ms")
+        ratio, timeout_ms = threshold("max_duration_timeout_ratio"), evidence.get("timeout_ms")
         if ratio is None or not is_finite_number(timeout_ms):
             return []
+        at = ratio.value * timeout_ms
         return [
             Reference(timeout_ms, f"timeout {number(timeout_ms / 1000)} s", "limit"),
-            Reference(
-                ratio * timeout_ms,
-                f"default threshold {percent(ratio)} of the timeout ({number(ratio * timeout_ms)} ms)",
-            ),
+            Reference(at, f"{ratio.words} {percent(ratio.value)} of the timeout ({number(at)} ms)"),
         ]
     if check_id == "concurrency-near-limit" and metric == "ConcurrentExecutions":
-        ratio, reserved = default("max_concurrency_ratio"), evidence.get("reserved_concurrency")
+        ratio, reserved = threshold("max_concurrency_ratio"), evidence.get("reserved_concurrency")
         if ratio is None or not is_finite_number(reserved):
             return []
+        at = ratio.value * reserved
         return [
             Reference(reserved, f"reserved concurrency {number(reserved)}", "limit"),
-            Reference(ratio * reserved, f"default threshold {percent(ratio)} of it ({number(ratio * reserved)})"),
+            Reference(at, f"{ratio.words} {percent(ratio.value)} of it ({number(at)})"),
         ]
     return []
 
@@ -308,6 +388,75 @@ def _histogram(values: Sequence[float], low: float, width: float, bins: int) -> 
     for value in values:
         counts[min(int((value - low) / width), bins - 1)] += 1
     return counts
+
+
+# -- the fleet over the last days ----------------------------------------------------------------
+
+# As the page's severity colours (style.py), worst at the bottom of each day's stack.
+SEVERITY_COLOURS = {
+    Severity.CRITICAL: "#7f1d1d",
+    Severity.HIGH: "#b91c1c",
+    Severity.MEDIUM: "#b45309",
+    Severity.LOW: "#1d4ed8",
+    Severity.INFO: "#475569",
+}
+
+
+def fleet_chart(days: Sequence[FleetDay]) -> str:
+    """Active findings by severity per day, one stacked bar a day (oldest left), as inline SVG.
+
+    A day with counts None had no stored report: it is drawn as an outlined gap, never as a zero bar.
+    """
+    if not days:
+        return ""
+    totals = [sum(day.counts.values()) if day.counts is not None else None for day in days]
+    top = _nice_ceiling(max((total for total in totals if total is not None), default=0))
+    height = 170
+    plot_w, plot_h = WIDE - LEFT - RIGHT, height - TOP - BOTTOM
+    step = plot_w / len(days)
+    bar = max(step * 0.7, 1.0)
+    marks = [_y_axis(top, plot_h, WIDE)]
+    for index, (day, total) in enumerate(zip(days, totals, strict=True)):
+        left = LEFT + index * step + (step - bar) / 2
+        when_ = escape(day.day)
+        if day.counts is None:
+            marks.append(
+                f'<g class="fleet-day gap" data-day="{when_}"><rect x="{left:.1f}" y="{TOP}" width="{bar:.1f}"'
+                f' height="{plot_h}" fill="none" stroke="#cbd5e1" stroke-dasharray="2 2">'
+                f"<title>{when_}: no report stored</title></rect></g>"
+            )
+            continue
+        stack, bottom = [], TOP + plot_h
+        for severity in SEVERITY_COLOURS:
+            count = day.counts.get(severity, 0)
+            if not count:
+                continue
+            h = plot_h * count / top
+            bottom -= h
+            stack.append(
+                f'<rect class="sev-{severity.value}" x="{left:.1f}" y="{bottom:.1f}" width="{bar:.1f}" height="{h:.1f}"'
+                f' fill="{SEVERITY_COLOURS[severity]}"><title>{when_}: {count} {severity.value}</title></rect>'
+            )
+        if not total:
+            stack.append(
+                f'<rect x="{left:.1f}" y="{TOP + plot_h - 1.5:.1f}" width="{bar:.1f}" height="1.5" fill="#16a34a">'
+                f"<title>{when_}: no active findings</title></rect>"
+            )
+        marks.append(f'<g class="fleet-day" data-day="{when_}" data-total="{total}">{"".join(stack)}</g>')
+    for day, at, anchor in ((days[0], LEFT, "start"), (days[-1], WIDE - RIGHT, "end")):
+        marks.append(f'<text class="axis" x="{at}" y="{height - 6}" text-anchor="{anchor}">{escape(day.day)}</text>')
+    stored = [total for total in totals if total is not None]
+    present = [s for s in SEVERITY_COLOURS if any(day.counts and day.counts.get(s) for day in days)]
+    legend = "".join(
+        f'<li><span class="swatch"{_background(SEVERITY_COLOURS[s])}></span>{s.value}</li>' for s in present
+    )
+    legend += '<li><span class="swatch" style="border:1px dashed #94a3b8"></span>no report that day</li>'
+    caption = f"Active findings by severity per day, the last {len(days)} days"
+    summary = (
+        f"{caption}: {len(stored)} days with a report, {len(days) - len(stored)} without; "
+        f"from {days[0].day} to {days[-1].day}"
+    )
+    return _figure(caption, summary, WIDE, height, "".join(marks), f'<ul class="legend">{legend}</ul>', wide=True)
 
 
 # -- the X-Ray service map -----------------------------------------------------------------------

@@ -26,8 +26,16 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC
 from urllib.parse import quote
 
-from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
+from ..cost import dollars
 from ..model import (
     AuditReport,
     AuditWindow,
@@ -39,6 +47,8 @@ from ..model import (
     TargetNotAudited,
 )
 from ..model.codec import iso
+from .actions import MAX_FINDINGS_WITH_ACTIONS, finding_actions
+from .change import change_text
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -103,11 +113,13 @@ def build_digest(
 
 
 def finding_line(finding: Finding, *, mark_new: bool = True, message_chars: int = LINE_MESSAGE_CHARS) -> str:
-    """One finding on one line: its severity, its function linked to the console, and its message, shortened."""
+    """One finding on one line: its severity, its function linked to the console, and its message, shortened;
+    marked when its main figure got worse since the previous report ("↑ worse: 2.1 % → 8.0 %")."""
     new = " · _new_" if mark_new and finding.status == "new" else ""
+    worse = change_text(finding) if finding.change is not None and finding.change.direction == "worse" else None
     return (
         f"{_severity(finding.severity)} {_link(finding.console_url, shorten(escape(finding.resource), 80))}: "
-        f"{shorten(escape(finding.message), message_chars)}{new}"
+        f"{shorten(escape(finding.message), message_chars)}{new}{f' · *{escape(worse)}*' if worse else ''}"
     )
 
 
@@ -164,6 +176,8 @@ def _facts_line(report: AuditReport) -> str:
     if report.coverage_gaps:
         gaps = len(report.coverage_gaps)
         facts.append(f"{WARNING} {gaps:,} {_plural(gaps, 'coverage gap')}: unknown, not healthy")
+    if report.possible_savings_usd_month > 0:
+        facts.append(f"possible savings {dollars(report.possible_savings_usd_month)} a month")
     return " · ".join(facts)
 
 
@@ -211,23 +225,54 @@ def _quiet_day(report: AuditReport, report_url: str | None) -> tuple[str, list[B
 # -- one audit's thread ----------------------------------------------------------------------------
 
 
-def build_details(report: AuditReport, report_url: str | None = None) -> list[tuple[str, list[Block]]]:
+def build_details(
+    report: AuditReport, report_url: str | None = None, *, actions: bool = False
+) -> list[tuple[str, list[Block]]]:
     """The thread replies: every active finding on one line with its link, grouped by check (worst
     check first), each check's fix said once; then what was resolved. As many replies as it takes,
-    up to MAX_DETAIL_MESSAGES, each within Block Kit's limits."""
+    up to MAX_DETAIL_MESSAGES, each within Block Kit's limits.
+
+    With `actions`, the worst MAX_FINDINGS_WITH_ACTIONS findings each get a section of their own and
+    the buttons to snooze or acknowledge them (publish.actions); the others are listed as before."""
     active = report.worst_first()
-    chunks: list[tuple[str, int]] = []  # a section's text, and how many findings it lists
+    buttoned = {f.key for f in active[:MAX_FINDINGS_WITH_ACTIONS]} if actions else set()
+    chunks: list[Chunk] = []
     for findings in _by_check(active):
-        chunks += _pack(
-            _check_head(findings), [finding_line(f, mark_new=False, message_chars=DETAIL_LINE_CHARS) for f in findings]
-        )
+        chunks += _check_chunks(findings, buttoned, report)
     if report.resolved:
         head = f"{RESOLVED} *Resolved since the previous audit ({len(report.resolved):,})*"
         lines = [
             f"• `{f.check_id}` on {_link(f.console_url, shorten(escape(f.resource), 80))}" for f in report.resolved
         ]
-        chunks += [(text, 0) for text, _ in _pack(head, lines)]
+        chunks += [(text, 0, None) for text, _ in _pack(head, lines)]
     return _as_messages(chunks, len(active), report_url)
+
+
+Chunk = tuple[str, int, ActionsBlock | None]
+"""A section's text, how many findings it lists, and the buttons that follow it (if any)."""
+
+
+def _check_chunks(findings: Sequence[Finding], buttoned: set[tuple[str, str]], report: AuditReport) -> list[Chunk]:
+    """One check's findings: those with buttons one section each (the first after the check's head), the
+    rest packed into as few sections as fit."""
+    head = _check_head(findings)
+    chunks: list[Chunk] = []
+    rest = []
+    for finding in findings:
+        line = finding_line(finding, mark_new=False, message_chars=DETAIL_LINE_CHARS)
+        if finding.key in buttoned:
+            text = line if chunks else f"{head}\n{line}"
+            chunks.append((shorten(text, MAX_SECTION_CHARS), 1, finding_actions(finding, report.window.end)))
+        else:
+            rest.append(line)
+    if rest:
+        if chunks:  # the head went with the first finding that has buttons
+            (text, n), *more = _pack(rest[0], rest[1:])
+            packed = [(text, n + 1), *more]
+        else:
+            packed = _pack(head, rest)
+        chunks += [(text, n, None) for text, n in packed]
+    return chunks
 
 
 def _by_check(findings: Sequence[Finding]) -> list[list[Finding]]:
@@ -262,13 +307,21 @@ def _pack(head: str, lines: Sequence[str]) -> list[tuple[str, int]]:
     return sections
 
 
-def _as_messages(chunks: list[tuple[str, int]], total: int, report_url: str | None) -> list[tuple[str, list[Block]]]:
-    batches = [chunks[i : i + DETAIL_SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), DETAIL_SECTIONS_PER_MESSAGE)]
+def _as_messages(chunks: list[Chunk], total: int, report_url: str | None) -> list[tuple[str, list[Block]]]:
+    """Chunks in replies of at most DETAIL_SECTIONS_PER_MESSAGE blocks (a section, and its buttons if any)."""
+    batches: list[list[Chunk]] = []
+    for chunk in chunks:
+        used = sum(1 + (actions is not None) for _, _, actions in batches[-1]) if batches else None
+        if used is None or used + 1 + (chunk[2] is not None) > DETAIL_SECTIONS_PER_MESSAGE:
+            batches.append([])
+        batches[-1].append(chunk)
     kept = batches[:MAX_DETAIL_MESSAGES]
-    listed = sum(count for batch in kept for _, count in batch)
+    listed = sum(count for batch in kept for _, count, _ in batch)
     messages = []
     for index, batch in enumerate(kept, start=1):
-        blocks: list[Block] = [SectionBlock(text=_mrkdwn(text)) for text, _ in batch]
+        blocks: list[Block] = []
+        for text, _, actions in batch:
+            blocks += [SectionBlock(text=_mrkdwn(text)), *([actions] if actions is not None else [])]
         part = f" ({index} of {len(kept)})" if len(kept) > 1 else ""
         what = (
             f"All {total:,} {_plural(total, 'finding')}, with fixes" if total else "Resolved since the previous audit"

@@ -58,6 +58,7 @@ EVIDENCE: Mapping[str, EvidenceField] = {
     # memory-near-limit, memory-overprovisioned
     "max_memory_used_mb": EvidenceField("Max memory used", "MB"),
     "memory_size_mb": EvidenceField("Memory size", "MB"),
+    "suggested_memory_mb": EvidenceField("Suggested memory size", "MB"),
     # cold-start-regression
     "times_baseline": EvidenceField("Times the baseline", "×"),
     "baseline_p50_ms": EvidenceField("Baseline p50 init duration", "ms"),

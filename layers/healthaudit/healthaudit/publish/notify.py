@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from ..config import AuditConfig
 from ..model import AuditReport
 from .html import html_key
-from .outcome import post_report_digest
+from .outcome import ChannelOutcome, post_report_digest, post_routed_digests, routed_status
 from .s3 import NOTIFY_METADATA, read_report, report_key, report_link
 
 LATEST_REPORT = re.compile(r"latest/account=(?P<account>[^/]+)/region=(?P<region>[^/]+)/report\.json")
@@ -34,9 +34,12 @@ class NotifyOutcome:
     status: str
     report_key: str | None = None
     slack_ts: str | None = None
+    channels: tuple[ChannelOutcome, ...] = ()
+    """With config routes: each channel's outcome (its ts once posted); empty for the one digest to slack.channel."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "report_key": self.report_key, "slack_ts": self.slack_ts}
+        outcome = {"status": self.status, "report_key": self.report_key, "slack_ts": self.slack_ts}
+        return {**outcome, "channels": [c.to_dict() for c in self.channels]} if self.channels else outcome
 
 
 def notify_report(
@@ -53,7 +56,9 @@ def notify_report(
     outcome_key = dated.rsplit("/", 1)[0] + "/notify.json"
     previous, _ = read_report(s3, bucket, outcome_key)
     if previous and previous.get("status") == "posted":
-        return NotifyOutcome(status="already posted", report_key=dated, slack_ts=previous.get("slack_ts"))
+        return NotifyOutcome(
+            status="already posted", report_key=dated, slack_ts=previous.get("slack_ts"), channels=_recorded(previous)
+        )
     if metadata.get(NOTIFY_METADATA) == "false":
         outcome = NotifyOutcome(status="skipped: notify is off for this run", report_key=dated)
     elif not (config.slack and (config.slack.channel or config.slack.token_secret)):
@@ -61,6 +66,8 @@ def notify_report(
     else:
         # Never a pre-signed link: signed with this function's session, it would die with it (publish.s3.report_link).
         link = report_link(bucket, html_key(dated), s3.meta.region_name, config.report_viewer_url)
+        if config.routes is not None:
+            return _notify_routed(s3, bucket, dated, report, config, link, environ, previous)
         posted = post_report_digest(report, config, link, environ)
         outcome = NotifyOutcome(status=posted.status, report_key=dated, slack_ts=posted.ts)
         _record(s3, bucket, outcome_key, outcome)
@@ -69,6 +76,35 @@ def notify_report(
         return outcome
     _record(s3, bucket, outcome_key, outcome)
     return outcome
+
+
+def _notify_routed(
+    s3: Any,
+    bucket: str,
+    dated: str,
+    report: AuditReport,
+    config: AuditConfig,
+    link: str,
+    environ: Mapping[str, str],
+    previous: Mapping[str, Any] | None,
+) -> NotifyOutcome:
+    """One digest per routed channel; a retry posts only the channels that the recorded outcome does not
+    show as posted, so that a failure in one channel never posts the others twice."""
+    before = {c.channel: c for c in _recorded(previous) if c.posted}
+    channels = post_routed_digests(report, config, link, environ, before)
+    outcome = NotifyOutcome(status=routed_status(channels), report_key=dated, channels=channels)
+    _record(s3, bucket, dated.rsplit("/", 1)[0] + "/notify.json", outcome)
+    if any(channel.retryable for channel in channels):
+        raise NotifyRetry(outcome.status)
+    return outcome
+
+
+def _recorded(previous: Mapping[str, Any] | None) -> tuple[ChannelOutcome, ...]:
+    """The channels' outcomes in a notify.json, if it has any (a routed notification's)."""
+    channels = previous.get("channels") if previous else None
+    if not isinstance(channels, list):
+        return ()
+    return tuple(ChannelOutcome.from_dict(c) for c in channels if isinstance(c, dict))
 
 
 def _record(s3: Any, bucket: str, key: str, outcome: NotifyOutcome) -> None:

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from ..model import AuditReport
+from ..model import AuditReport, Severity
+from ..model.report import FleetDay
 
 LATEST_PREFIX = "latest/"
 MANUAL_PREFIX = "manual/"
@@ -26,6 +27,17 @@ MANUAL_PREFIX = "manual/"
 #: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html ("Safe characters")
 MANUAL_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 NOTIFY_METADATA = "healthaudit-notify"
+
+
+TREND_NAME = "trend.json"
+"""Beside each day's report.json: that day's counts by severity alone (a FleetDay), so the 30-day fleet trend
+reads 30 tiny objects instead of 30 whole reports (healthaudit.history)."""
+
+
+def fleet_day(report: AuditReport) -> FleetDay:
+    """A report's day of the fleet trend: its active findings by severity, as trend.json stores it."""
+    counts = {Severity(name): count for name, count in report.counts_by_severity().items()}
+    return FleetDay(day=report.window.end.date().isoformat(), counts=counts)
 
 
 def dated_key(account: str, region: str, window_end: str, prefix: str = "reports/", name: str = "report.json") -> str:
@@ -82,9 +94,12 @@ def store_report(
     prefix: str = "reports/",
     notify: bool = True,
 ) -> str:
-    """Write the report (its JSON `body` and HTML `page`) and its latest/ copies; returns the dated JSON key."""
+    """Write the report (its JSON `body` and HTML `page`), its day's trend.json and its latest/ copies; returns
+    the dated JSON key."""
     metadata = {NOTIFY_METADATA: "true" if notify else "false"}
+    trend = json.dumps(fleet_day(report).to_dict(), separators=(",", ":")).encode("utf-8")
     writes = [
+        (report_key(report, prefix, TREND_NAME), trend, "application/json"),
         (report_key(report, prefix, "report.html"), page, "text/html; charset=utf-8"),
         (report_key(report, prefix), body, "application/json"),
         (latest_key(report.account, report.region, "report.html"), page, "text/html; charset=utf-8"),

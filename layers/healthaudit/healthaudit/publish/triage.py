@@ -74,6 +74,9 @@ class TriageGroup:
 
 
 def days_open(finding: Finding, window_end: datetime) -> int:
+    """The finding's own days_open (healthaudit.history); from first_seen for a report stored without it."""
+    if finding.days_open is not None:
+        return finding.days_open
     first = moment(finding.first_seen) if finding.first_seen else None
     if first is None:
         return 0
