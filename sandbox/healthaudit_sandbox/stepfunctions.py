@@ -8,7 +8,7 @@ DISTRIBUTED mode with an S3 ItemReader, Retry, Catch, paths, ItemSelector, MaxCo
 enforces the 256 KiB cap on a state's output and a Lambda task's result (``States.DataLimitExceeded``:
 https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html; moto refuses a payload of
 exactly 262,144 bytes too, one byte stricter than "256 KiB" if AWS's bound is inclusive, which it does
-not document). Seven things it does not do as AWS does, closed here by :func:`install_stepfunctions`:
+not document). Eight things it does not do as AWS does, closed here by :func:`install_stepfunctions`:
 
 * **Lambda tasks** call moto's Lambda, which runs functions in Docker. Here a task invokes the handler
   registered for the function's ARN (:func:`serving`), in this process, after authorizing
@@ -36,25 +36,27 @@ not document). Seven things it does not do as AWS does, closed here by :func:`in
   encoded as AWS encodes every output.
 * **States.ALL** catches and retries every error, the terminal ``States.DataLimitExceeded`` and
   ``States.Runtime`` too. Here it matches neither, as AWS documents (:func:`_install_terminal_errors`).
+* **Child workflows** are started without asking whether the role may. Here each child is authorized as
+  the ``states:StartExecution`` on the state machine it is (``distributed_map``), and fails
+  when the role may not.
 
-Not emulated: child workflows are not executions of their own (no ``states:StartExecution`` call is made
-or authorized, no DescribeExecution for them); ToleratedFailurePercentage/Count below 100 % (moto reads
-them but never fails a Map Run for them; the auditor's definition tolerates 100 %); Retry intervals are
+Not emulated: child workflows are not executions of their own (no DescribeExecution answers them);
+ToleratedFailurePercentage/Count below 100 % (moto reads them but never fails a Map Run for them; the
+auditor's definition tolerates 100 %); Retry intervals are
 really waited, so tests avoid provoking retries.
 """
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
-import re
 import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import boto3
@@ -64,7 +66,8 @@ from moto.core.config import default_user_config
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
-from healthaudit_sandbox.authorization import Decision, evaluate
+from healthaudit_sandbox.distributed_map import as_list, eval_child, write_results
+from healthaudit_sandbox.role_policies import _ROLE_ARN, role_allows
 
 __all__ = [
     "ExecutionOutcome",
@@ -80,7 +83,6 @@ __all__ = [
 LambdaHandler = Callable[[Any, str], Any]
 
 STATES_SERVICE = "states.amazonaws.com"
-_ROLE_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$")
 
 _install_lock = threading.Lock()
 _installed = False
@@ -90,21 +92,6 @@ _handlers: dict[str, LambdaHandler] = {}
 _endpoint: list[str] = []
 _credentials: dict[str, dict[str, str]] = {}
 _finished: dict[str, threading.Event] = {}
-
-
-@dataclass
-class _ChildExecution:
-    """One child workflow of a Distributed Map, as its ResultWriter record needs it."""
-
-    index: int
-    input: Any
-    start: datetime.datetime
-    status: str = "RUNNING"
-    output: Any = None
-    error: str | None = None
-    cause: str | None = None
-    stop: datetime.datetime | None = None
-    name: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(frozen=True)
@@ -141,8 +128,10 @@ def install_stepfunctions() -> None:
 
         lambda_eval_utils.boto_client_for = _client_for
         item_reader_s3.boto_client_for = _client_for
-        result_writer_s3.ResourceEvalS3._handle_put_object = staticmethod(_write_results)
-        distributed_worker.DistributedItemProcessorWorker._eval_job = _eval_child
+        result_writer_s3.ResourceEvalS3._handle_put_object = staticmethod(
+            partial(write_results, client_for=_client_for)
+        )
+        distributed_worker.DistributedItemProcessorWorker._eval_job = eval_child
         communication = backend_execution.BaseExecutionWorkerCommunication
         terminated = communication.terminated
 
@@ -313,10 +302,10 @@ def _trusts_service(document: Any, service: str) -> bool:
         from urllib.parse import unquote
 
         document = json.loads(document if document.lstrip().startswith("{") else unquote(document))
-    for statement in _as_list(document.get("Statement")):
+    for statement in as_list(document.get("Statement")):
         principal = statement.get("Principal") or {}
-        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
-        actions = _as_list(statement.get("Action"))
+        services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        actions = as_list(statement.get("Action"))
         if statement.get("Effect") == "Allow" and service in services and "sts:AssumeRole" in actions:
             return True
     return False
@@ -406,156 +395,4 @@ class _InProcessLambda:
         return response
 
     def _may_invoke(self, function_arn: str) -> bool:
-        match = _ROLE_ARN.match(self._role_arn)
-        if not match:
-            return False
-        iam = iam_backends[match["account"]][match["partition"]]
-        name = self._role_arn.rsplit("/", 1)[-1]
-        if not any(role.name == name for role in iam.roles.values()):
-            return False
-        policies = [json.loads(iam.get_role_policy(name, policy)[1]) for policy in iam.list_role_policies(name)]
-        attached, _ = iam.list_attached_role_policies(name)
-        for policy in attached:
-            default = next(version for version in policy.versions if version.is_default)
-            policies.append(json.loads(default.document))
-        context = {
-            "aws:requestedregion": self._region,
-            "aws:principalarn": self._role_arn,
-            "aws:principalaccount": match["account"],
-        }
-        return evaluate(policies, "lambda:InvokeFunction", function_arn, context) == Decision.ALLOWED
-
-
-# -- the Distributed Map's children and its ResultWriter ---------------------------------------------
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(tz=datetime.UTC)
-
-
-def _children(map_run_record: Any) -> tuple[threading.Lock, list[_ChildExecution]]:
-    with _state_lock:
-        if not hasattr(map_run_record, "_sandbox_children"):
-            map_run_record._sandbox_children = (threading.Lock(), [])
-        return map_run_record._sandbox_children
-
-
-def _eval_child(self: Any, env: Any, job: Any) -> None:
-    """One child workflow of a Distributed Map (DistributedItemProcessorWorker._eval_job), its outcome kept."""
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
-    from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
-
-    record = self._map_run_record
-    items, executions = record.item_counter, record.execution_counter
-    for counter in (items.total, items.running, executions.total, executions.running):
-        counter.count()
-    child = _ChildExecution(index=job.job_index, input=job.job_input, start=_now())
-    job_output = None
-    try:
-        env.states.context_object.context_object_data["Map"] = MapData(
-            Item=ItemData(Index=job.job_index, Value=job.job_input)
-        )
-        env.states.reset(job.job_input)
-        env.stack.append(env.states.get_input())
-        self._eval_input(env_frame=env)
-        child.input = env.states.get_input()  # the child's input is the item as ItemSelector shaped it
-        job.job_program.eval(env)
-        state = env.program_state()
-        if isinstance(state, ProgramError):
-            details = state.error or {}
-            child.status, child.error, child.cause = "FAILED", details.get("error"), details.get("cause")
-            items.failed.count()
-            executions.failed.count()
-        elif isinstance(state, ProgramStopped):
-            child.status = "ABORTED"
-            items.aborted.count()
-            executions.aborted.count()
-        else:  # ProgramEnded
-            job_output = env.states.get_input()
-            child.status, child.output = "SUCCEEDED", job_output
-            for counter in (items.succeeded, items.results_written, executions.succeeded, executions.results_written):
-                counter.count()
-    except FailureEventException as failure:
-        pair = failure.extract_error_cause_pair() or (None, None)
-        child.status, child.error, child.cause = "FAILED", pair[0] or "States.Runtime", pair[1]
-        items.failed.count()
-        executions.failed.count()
-    except Exception as error:  # noqa: BLE001 - any other fault fails this child, as a runtime error
-        child.status, child.error, child.cause = "FAILED", "States.Runtime", f"{type(error).__name__}: {error}"
-        items.failed.count()
-        executions.failed.count()
-    finally:
-        items.running.offset(-1)
-        executions.running.offset(-1)
-        child.stop = _now()
-        job.job_output = job_output
-        lock, children = _children(record)
-        with lock:
-            children.append(child)
-
-
-def _write_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
-    """The ResultWriter's s3:putObject: result files by status, then the manifest (module docstring)."""
-    parameters = env.stack.pop()
-    env.stack.pop()  # the children's outputs: the records below carry them, with their inputs and errors
-    map_run_record = env.map_run_record_pool_manager.get_all()[-1]
-    map_run_arn = map_run_record.map_run_arn
-    bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    folder = f"{prefix}{map_run_arn.rsplit(':', 1)[-1]}/"
-    s3 = _client_for(resource_runtime_part.region, "s3", state_credentials)
-    _, children = _children(map_run_record)
-    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-    by_status: dict[str, list[dict[str, Any]]] = {"SUCCEEDED": [], "FAILED": []}
-    for child in sorted(children, key=lambda c: c.index):
-        if child.status in by_status:
-            by_status[child.status].append(_execution_record(child, map_run_arn))
-    for status, records in by_status.items():
-        if not records:
-            continue
-        key = f"{folder}{status}_0.json"
-        body = json.dumps(records, separators=(",", ":")).encode("utf-8")
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-        files[status].append({"Key": key, "Size": len(body)})
-    manifest_key = f"{folder}manifest.json"
-    manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
-    s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode("utf-8"))
-    env.stack.append({"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
-
-
-def _execution_record(child: _ChildExecution, map_run_arn: str) -> dict[str, Any]:
-    """A child execution as a result file lists it (input-output-resultwriter.html's example)."""
-    # arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID -> the child's execution:MACHINE/LABEL:NAME
-    machine_and_label = map_run_arn.split(":mapRun:", 1)[-1].rsplit(":", 1)[0]
-    arn_prefix = map_run_arn.split(":mapRun:", 1)[0]
-    record: dict[str, Any] = {
-        "ExecutionArn": f"{arn_prefix}:execution:{machine_and_label}:{child.name}",
-        "Input": json.dumps(child.input, separators=(",", ":")),
-        "InputDetails": {"Included": True},
-        "Name": child.name,
-        "RedriveCount": 0,
-        "StartDate": child.start.isoformat(),
-        "StateMachineArn": f"{arn_prefix}:stateMachine:{machine_and_label}",
-        "Status": child.status,
-        "StopDate": (child.stop or child.start).isoformat(),
-    }
-    if child.status == "SUCCEEDED":
-        record["Output"] = json.dumps(child.output, separators=(",", ":"))
-        record["OutputDetails"] = {"Included": True}
-        record["RedriveStatus"] = "NOT_REDRIVABLE"
-        record["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
-    else:
-        if child.error is not None:
-            record["Error"] = child.error
-        if child.cause is not None:
-            record["Cause"] = child.cause
-        record["RedriveStatus"] = "REDRIVABLE"
-    return record
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+        return role_allows(self._role_arn, self._region, "lambda:InvokeFunction", function_arn)

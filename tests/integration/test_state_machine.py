@@ -247,36 +247,24 @@ def test_an_inline_maps_results_kept_in_the_state_past_256_kib_fail_the_executio
     assert run_execution(sfn, create(_definition(fewer, "Items")), {}).status == "SUCCEEDED"
 
 
-def test_a_child_failing_past_its_catch_is_written_to_failed_and_read_back_as_not_audited(sandbox, bare_machine):
-    """The ResultWriter's FAILED file (input-output-resultwriter.html): a child that failed is listed with
-    its input, Error and Cause, and the merge reads it back as a target not audited."""
-    from healthaudit.fanout.merge import TargetResult, error_text
-    from healthaudit.fanout.results import map_run_results
-
-    sfn, create, _ = bare_machine
-    session = sandbox.session_for_account("730000000099", region=HOME)
-    s3 = session.client("s3")
-    bucket = f"bare-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": HOME})
-    targets = [{"account": "111111111111", "region": HOME}, {"account": "222222222222"}]  # the second has no region
-    s3.put_object(Bucket=bucket, Key="fanout/plans/p.json", Body=json.dumps(targets).encode())
-    grant = {
-        "Effect": "Allow",
-        "Action": ["s3:GetObject", "s3:PutObject"],
-        "Resource": f"arn:aws:s3:::{bucket}/fanout/*",
-    }
-    iam = session.client("iam")
-    iam.put_role_policy(
+def _grant_map_run(session: Any, bucket: str, start_children: bool = True) -> None:
+    """What a Distributed Map's role needs (iam-policies-eg-dist-map.html): the bucket's plan and results,
+    and, unless `start_children` is False, states:StartExecution on the state machine for each child."""
+    statements = [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/fanout/*"}
+    ]
+    if start_children:
+        machines = f"arn:aws:states:{HOME}:730000000099:stateMachine:bare-*"
+        statements.append({"Effect": "Allow", "Action": "states:StartExecution", "Resource": machines})
+    session.client("iam").put_role_policy(
         RoleName="states-bare",
-        PolicyName="bucket",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+        PolicyName="map-run",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
     )
-    child = {
-        "Type": "Pass",
-        "Parameters": {"account.$": "$.target.account", "region.$": "$.target.region"},
-        "End": True,
-    }
-    states = {
+
+
+def _bare_map(bucket: str, child: dict[str, Any]) -> dict[str, Any]:
+    return {
         "Map": {
             "Type": "Map",
             "ItemReader": {
@@ -298,7 +286,49 @@ def test_a_child_failing_past_its_catch_is_written_to_failed_and_read_back_as_no
             "End": True,
         }
     }
-    outcome = run_execution(sfn, create(_definition(states, "Map")), {})
+
+
+def test_a_map_run_whose_role_may_not_start_executions_audits_no_target_and_says_why(sandbox, bare_machine):
+    """Each child workflow is a StartExecution by the state machine's role on the machine itself
+    (iam-policies-eg-dist-map.html); without that grant no child runs, and each is listed as not audited."""
+    from healthaudit.fanout.results import map_run_results
+
+    sfn, create, _ = bare_machine
+    session = sandbox.session_for_account("730000000099", region=HOME)
+    s3 = session.client("s3")
+    bucket = f"bare-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": HOME})
+    targets = [{"account": "111111111111", "region": HOME}, {"account": "222222222222", "region": HOME}]
+    s3.put_object(Bucket=bucket, Key="fanout/plans/p.json", Body=json.dumps(targets).encode())
+    _grant_map_run(session, bucket, start_children=False)
+    child = {"Type": "Pass", "Parameters": {"report_key": "never"}, "End": True}
+    outcome = run_execution(sfn, create(_definition(_bare_map(bucket, child), "Map")), {})
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)  # the definition tolerates 100 %
+    results = list(map_run_results(s3, bucket, outcome.output["ResultWriterDetails"]["Key"]))
+    assert [(r.account, r.report_key) for r in results] == [("111111111111", None), ("222222222222", None)]
+    assert all("not authorized to perform: states:StartExecution" in r.error for r in results)
+
+
+def test_a_child_failing_past_its_catch_is_written_to_failed_and_read_back_as_not_audited(sandbox, bare_machine):
+    """The ResultWriter's FAILED file (input-output-resultwriter.html): a child that failed is listed with
+    its input, Error and Cause, and the merge reads it back as a target not audited."""
+    from healthaudit.fanout.merge import TargetResult, error_text
+    from healthaudit.fanout.results import map_run_results
+
+    sfn, create, _ = bare_machine
+    session = sandbox.session_for_account("730000000099", region=HOME)
+    s3 = session.client("s3")
+    bucket = f"bare-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": HOME})
+    targets = [{"account": "111111111111", "region": HOME}, {"account": "222222222222"}]  # the second has no region
+    s3.put_object(Bucket=bucket, Key="fanout/plans/p.json", Body=json.dumps(targets).encode())
+    _grant_map_run(session, bucket)
+    child = {
+        "Type": "Pass",
+        "Parameters": {"account.$": "$.target.account", "region.$": "$.target.region"},
+        "End": True,
+    }
+    outcome = run_execution(sfn, create(_definition(_bare_map(bucket, child), "Map")), {})
     assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
     details = outcome.output["ResultWriterDetails"]
     assert details["Bucket"] == bucket and details["Key"].startswith("fanout/results/")
