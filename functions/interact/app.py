@@ -10,7 +10,6 @@ report cannot be read. Only a 200 "stored" has written anything.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -26,15 +25,13 @@ from healthaudit.collect.errors import READ_ERRORS, describe_error
 from healthaudit.collect.suppressions import TABLE_VARIABLE, store_snooze
 from healthaudit.interact import Answer, handle_click
 from healthaudit.publish.actions import respond
+from healthaudit.publish.s3 import read_report as stored_report
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 SIGNING_SECRET_VARIABLE = "HEALTHAUDIT_SLACK_SIGNING_SECRET_ARN"
-#: Without s3:ListBucket (not granted), S3 answers a key that does not exist with 403, not 404
-#: (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
-NO_SUCH_REPORT = ("NoSuchKey", "404", "AccessDenied", "403")
 
 
 class ReportUnreadable(RuntimeError):
@@ -57,7 +54,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         )
     except ReportUnreadable as error:
         answer = Answer(503, f"the report could not be read: {error}")
-    metrics.add_metric(name=f"SlackClicks{answer.status}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=_metric(answer), unit=MetricUnit.Count, value=1)
     log = logger.info if answer.status == 200 else logger.warning
     log("click handled", extra={"status": answer.status, "outcome": answer.outcome, "stored": _key(answer)})
     return answer.as_function_url_response()
@@ -70,17 +67,22 @@ def signing_secret() -> str:
 
 
 def read_report(key: str) -> dict[str, Any] | None:
+    """The daily report a click names; None when there is none (a 404: the role may list the bucket)."""
     try:
-        response = boto3.client("s3").get_object(Bucket=os.environ["HEALTHAUDIT_BUCKET"], Key=key)
-        return json.loads(response["Body"].read())
+        document, _ = stored_report(boto3.client("s3"), os.environ["HEALTHAUDIT_BUCKET"], key)
+        return document
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in NO_SUCH_REPORT:
-            return None
         raise ReportUnreadable(describe_error(error)) from None
     except READ_ERRORS as error:
         raise ReportUnreadable(describe_error(error)) from None
     except ValueError:
         return None
+
+
+def _metric(answer: Answer) -> str:
+    if answer.stored is not None:
+        return "SnoozesStored"
+    return "SlackRequestsRefused" if answer.status in (400, 401) else "SlackClicksNotStored"
 
 
 def _key(answer: Answer) -> str | None:

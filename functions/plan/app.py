@@ -17,7 +17,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-DEFAULT_MAX_CONCURRENCY = 10
+DEFAULT_MAX_CONCURRENCY = 60
 
 
 @logger.inject_lambda_context

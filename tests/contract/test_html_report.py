@@ -41,6 +41,7 @@ from healthaudit.model import (
     Severity,
     TraceNode,
 )
+from healthaudit.model.report import FleetDay
 from healthaudit.publish.charts import MAP_COLOURS, distribution_chart, series_chart, service_map
 from healthaudit.publish.evidence import quantity
 from healthaudit.publish.html import html_key, render_html
@@ -226,8 +227,10 @@ def test_everything_from_the_report_is_escaped():
 def test_the_page_links_only_to_the_console_and_the_docs(demo_report):
     for report in (demo_report, hostile_report()):
         page = render_html(AuditReport.from_dict(report))
+        written = AuditReport.from_dict(report).to_dict()  # the deep links as this version writes them
         allowed = {f["console_url"] for f in report["findings"] + report["resolved"]}
         allowed |= {f["docs"] for f in report["findings"] + report["resolved"]}
+        allowed |= {url for f in written["findings"] + written["resolved"] for url in f["links"].values()}
         urls = re.findall(r"""\b(src|href|xlink:href|action|srcset|poster|data)\s*=\s*["']?([^"'\s>]+)""", page, re.I)
         assert not [(attr, url) for attr, url in urls if attr.lower() != "href"], "nothing may be loaded"
         external = {html.unescape(url) for _, url in urls if re.match(r"(?i)(https?:)?//", url)}
@@ -442,7 +445,7 @@ RATE_CHARTS = {"throttled": {"Throttles", "Invocations"}, "error-rate-high": {"E
 def expected_charts(report: dict) -> int:
     """An SVG per series with data (a rate check's two series make one chart of the rate), one per
     finding with init-duration samples, and the service map."""
-    charts = 1 if report.get("service_graph") else 0
+    charts = (1 if report.get("service_graph") else 0) + (1 if report.get("fleet_trend") else 0)
     for finding in report["findings"] + report["resolved"]:
         with_data = {series["metric"] for series in finding["series"] if series["values"]}
         together = RATE_CHARTS.get(finding["check_id"], set())
@@ -606,16 +609,40 @@ def fleet_report() -> dict:
                 "throttle_rate": 0.03,
                 "limit": "account concurrency",
             },
-            series=(hourly("Throttles", "Sum", [30.0] * 24), hourly("Invocations", "Sum", [970.0] * 24)),
+            series=(with_baseline("Throttles", 2.0, 30.0), with_baseline("Invocations", 900.0, 970.0)),
         ),
     ]
     functions = tuple(
         FunctionSummary(n, f"arn:aws:lambda:eu-west-1:123456789012:function:{n}", "python3.12", "unhealthy")
         for n in [*names, "image-thumbnailer", LONG_NAME, "checkout-payments"]
     )
+    days = [(WINDOW.end - timedelta(days=back)).date().isoformat() for back in range(29, -1, -1)]
+    trend = tuple(
+        FleetDay(day, None if n in FLEET_GAPS else {Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 450 + n})
+        for n, day in enumerate(days)
+    )
     return AuditReport(
-        "123456789012", "eu-west-1", WINDOW, len(functions), functions, tuple(findings), (), {"ListFunctions": 9}, {}
+        "123456789012",
+        "eu-west-1",
+        WINDOW,
+        len(functions),
+        functions,
+        tuple(findings),
+        (),
+        {"ListFunctions": 9},
+        {},
+        fleet_trend=trend,
     ).to_dict()
+
+
+FLEET_GAPS = {3, 4, 17}  # days of the 30 without a stored report
+
+
+def with_baseline(metric: str, baseline: float, window: float) -> MetricSeries:
+    """An hourly Sum from the baseline's start: 168 baseline hours, then the 24 of the window."""
+    hours = int((WINDOW.end - WINDOW.baseline_start) / timedelta(hours=1))
+    stamps = tuple(WINDOW.baseline_start + timedelta(hours=i) for i in range(hours))
+    return MetricSeries(metric, "Sum", stamps, tuple(window if t >= WINDOW.start else baseline for t in stamps))
 
 
 @pytest.fixture(scope="module")
@@ -670,6 +697,37 @@ def test_nothing_is_wider_than_the_screen_except_inside_the_tables_scroll_wrappe
     assert opened["wider"] == []
     assert opened["scrollWidth"] <= width
     assert opened["scrollers"] and {s["overflow"] for s in opened["scrollers"]} == {"auto"}
+
+
+TRENDS = """(() => {
+  const trend = 'section[aria-labelledby="trend"]';
+  const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; };
+  const chart = document.querySelector(`${trend} svg`);
+  const band = document.querySelector('rect.baseline-band');
+  const marker = document.querySelector('line.window-start');
+  return {
+    chart: chart && box(chart),
+    days: [...document.querySelectorAll(`${trend} g.fleet-day`)].map(g => g.getAttribute('data-day')),
+    gaps: [...document.querySelectorAll(`${trend} g.fleet-day.gap`)].length,
+    band: band && box(band),
+    bandChart: band && box(band.closest('svg')),
+    marker: marker && box(marker),
+  };
+})()"""
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_fleet_chart_and_the_shaded_baseline_days_are_drawn_within_the_screen(browser, viewport, tmp_path):
+    width = VIEWPORTS[viewport][0]
+    lay_out(browser, fleet_report(), "fleet", viewport, tmp_path)
+    drawn = browser.evaluate(TRENDS)
+    assert len(drawn["days"]) == 30 and drawn["gaps"] == len(FLEET_GAPS)
+    assert 0 <= drawn["chart"]["left"] < drawn["chart"]["right"] <= width and drawn["chart"]["width"] > 300
+    # The baseline band fills the chart from its left axis to the window's start, 168 of 192 hours in.
+    band, chart, marker = drawn["band"], drawn["bandChart"], drawn["marker"]
+    assert chart["left"] < band["left"] < band["right"] < chart["right"] <= width
+    assert band["right"] == pytest.approx(marker["left"], abs=1.5)
+    assert band["width"] / chart["width"] == pytest.approx((290 * 168 / 192) / 340, abs=0.02)
 
 
 def test_at_390_px_a_wide_table_scrolls_in_its_wrapper_instead_of_being_clipped(browser, tmp_path):

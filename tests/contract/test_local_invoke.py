@@ -88,6 +88,7 @@ def deployment(sandbox):
                 "AuditFunction": {
                     "HEALTHAUDIT_BUCKET": bucket,
                     "HEALTHAUDIT_IDEMPOTENCY_TABLE": table,
+                    "HEALTHAUDIT_SUPPRESSIONS_TABLE": stack["suppressions_table"],
                     "HEALTHAUDIT_CONFIG_PARAMETER": parameter,
                 },
                 "NotifyFunction": {

@@ -74,6 +74,8 @@ NOT_IN_SAR_LIST = {
     "AWS::Serverless::StateMachine": "AWS::Serverless::StateMachine",
     "AWS::Scheduler::Schedule": "AWS::Scheduler::Schedule",
     "AWS::Lambda::EventInvokeConfig": "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::Url": "AWS::Lambda::Url",
+    "AWS::SecretsManager::Secret": "AWS::SecretsManager::Secret",
 }
 
 

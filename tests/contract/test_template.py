@@ -67,7 +67,7 @@ def _outcomes(node: Any) -> Iterator[Any]:
         yield node
 
 
-FUNCTIONS = ("AuditFunction", "NotifyFunction", "PlanFunction", "MergeFunction")
+FUNCTIONS = ("AuditFunction", "NotifyFunction", "PlanFunction", "MergeFunction", "InteractFunction")
 # The functions that read and write reports (the plan touches no bucket).
 REPORT_FUNCTIONS = ("AuditFunction", "NotifyFunction", "MergeFunction")
 
@@ -78,7 +78,11 @@ def _permissions_needed(function: str) -> set[str]:
         merge_function_permissions,
         plan_function_permissions,
     )
-    from healthaudit.permissions import audit_function_permissions, notify_function_permissions
+    from healthaudit.permissions import (
+        audit_function_permissions,
+        interact_function_permissions,
+        notify_function_permissions,
+    )
 
     declared = {
         # The multi-account audit adds only sts:AssumeRole on the member role (fanout_permissions).
@@ -86,6 +90,7 @@ def _permissions_needed(function: str) -> set[str]:
         "NotifyFunction": notify_function_permissions,
         "PlanFunction": plan_function_permissions,
         "MergeFunction": merge_function_permissions,
+        "InteractFunction": interact_function_permissions,
     }
     return set(declared[function]())
 
@@ -268,9 +273,8 @@ def test_slack_secret_and_config_parameter_are_granted_only_when_configured(reso
 
 @pytest.mark.parametrize("function", ["AuditFunction", "NotifyFunction"])
 def test_deliveries_are_recorded_only_in_the_idempotency_table(resources, function):
-    dynamodb = [
-        s for s in _audit_statements(resources, function) if any(a.startswith("dynamodb:") for a in _actions(s))
-    ]
+    idempotency = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    dynamodb = [s for s in _audit_statements(resources, function) if _actions(s) & idempotency]
     assert len(dynamodb) == 1 and _resource_texts(dynamodb[0]) == {"${IdempotencyTable.Arn}"}
     variables = resources[function]["Properties"]["Environment"]["Variables"]
     assert variables["HEALTHAUDIT_IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
@@ -549,3 +553,71 @@ def test_failure_queue_alarm_notifies_again_for_each_new_failed_event(resources)
     backlog_states = [_alarm_state(backlog, [1, 1, 1, 2, 2][: index + 1]) for index in range(5)]
     assert backlog_states == ["ALARM"] * 5  # one transition, one notification, for both events
     assert "OKActions" not in alarm  # an OK after each failure would only double the mail
+
+
+# -- snoozes from Slack --------------------------------------------------------------------------------
+
+
+def _grants_on(resources: dict[str, Any], function: str, resource: str) -> set[str]:
+    return {
+        action
+        for statement in _audit_statements(resources, function)
+        if resource in _resource_texts(statement)
+        for action in _actions(statement)
+    }
+
+
+@pytest.mark.parametrize(
+    "function, granted",
+    [
+        ("AuditFunction", {"dynamodb:Query"}),  # reads its account and region's snoozes, never writes
+        ("InteractFunction", {"dynamodb:PutItem"}),  # stores a click, never reads or deletes
+        ("NotifyFunction", set()),
+        ("PlanFunction", set()),
+        ("MergeFunction", set()),
+    ],
+)
+def test_the_suppressions_table_is_read_by_the_audit_and_written_only_by_the_interact_function(
+    resources, function, granted
+):
+    assert _grants_on(resources, function, "${SuppressionsTable.Arn}") == granted
+
+
+def test_the_interact_function_reads_only_the_signing_secret_and_daily_reports(resources):
+    statements = {s["Sid"]: (_actions(s), _resource_texts(s)) for s in _audit_statements(resources, "InteractFunction")}
+    assert statements == {
+        "ReadSigningSecret": ({"secretsmanager:GetSecretValue"}, {"${SlackSigningSecret}"}),
+        "ListReports": ({"s3:ListBucket"}, {"${ReportBucket.Arn}"}),
+        "ReadDailyReports": ({"s3:GetObject"}, {"${ReportBucket.Arn}/reports/*"}),
+        "StoreSnoozes": ({"dynamodb:PutItem"}, {"${SuppressionsTable.Arn}"}),
+    }
+    variables = resources["InteractFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["HEALTHAUDIT_SLACK_SIGNING_SECRET_ARN"] == {"Ref": "SlackSigningSecret"}
+    assert "HEALTHAUDIT_SLACK_SECRET_ARN" not in variables  # it answers through response_url, never with the token
+
+
+def test_the_interact_function_url_is_public_and_output_for_the_slack_app(template, resources):
+    """Slack cannot sign SigV4: AuthType NONE, and the handler verifies Slack's signature instead."""
+    assert resources["InteractFunction"]["Properties"]["FunctionUrlConfig"] == {"AuthType": "NONE"}
+    assert template["Outputs"]["InteractFunctionUrl"]["Value"] == {"Fn::GetAtt": ["InteractFunctionUrl", "FunctionUrl"]}
+    assert template["Outputs"]["SlackSigningSecretArn"]["Value"] == {"Ref": "SlackSigningSecret"}
+    secret = resources["SlackSigningSecret"]["Properties"]
+    assert "SecretString" not in secret and secret["GenerateSecretString"]["PasswordLength"] >= 32  # nobody knows it
+
+
+def test_suppressions_table_keys_ttl_encryption_and_recovery(resources):
+    """One Query per account and region (partition `target`), items aging out on `expires` (epoch seconds),
+    as healthaudit.snooze.to_item writes them; both functions name it by the same variable."""
+    from healthaudit.collect.suppressions import TABLE_VARIABLE
+
+    table = resources["SuppressionsTable"]["Properties"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "target", "KeyType": "HASH"},
+        {"AttributeName": "finding", "KeyType": "RANGE"},
+    ]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST" and table["SSESpecification"]["SSEEnabled"] is True
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    for function in ("AuditFunction", "InteractFunction"):
+        variables = resources[function]["Properties"]["Environment"]["Variables"]
+        assert variables[TABLE_VARIABLE] == {"Ref": "SuppressionsTable"}

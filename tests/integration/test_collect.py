@@ -22,6 +22,7 @@ from healthaudit.collect.metrics import ACTIVITY_METRICS, MAX_QUERIES_PER_CALL, 
 from healthaudit.config import AuditConfig
 from healthaudit_sandbox.fleet import tiny_zip
 from healthaudit_sandbox.proxy import AwsProxy, Fault
+from healthaudit_sandbox.report_records import Invocation, write_invocations
 from tests.support.clock import AT
 
 REGION = "eu-west-1"
@@ -147,6 +148,39 @@ def assert_work_without_invocations_found(report) -> None:
     assert not {check for name, check in found if name == "idle"}
 
 
+@pytest.mark.parametrize("log_format", ["Text", "JSON"])
+def test_what_failures_cost_comes_from_the_report_records_billed_duration_at_no_extra_metric(sandbox, log_format):
+    """Lambda bills Billed Duration x memory (https://aws.amazon.com/lambda/pricing/); the REPORT records carry
+    it (text `Billed Duration: N ms`, JSON record.metrics.billedDurationMs), and the log scan already reads them:
+    the audit adds it up in the same query, so pricing a finding asks GetMetricData for nothing more."""
+    account = {"Text": "400000000010", "JSON": "400000000011"}[log_format]
+    session = traced_functions(sandbox, account, ("failing",))
+    session.client("lambda").update_function_configuration(
+        FunctionName="failing", LoggingConfig={"LogFormat": log_format}
+    )
+    cloudwatch = session.client("cloudwatch")
+    put_hourly(cloudwatch, "failing", "Invocations", 4)
+    put_hourly(cloudwatch, "failing", "Errors", 1)
+    put_hourly(cloudwatch, "failing", "Duration", 900.0)  # the p99: never the price while records are read
+    records = [
+        Invocation(AT - timedelta(hours=hour, minutes=minute), 149.2, 128, 60, billed_duration_ms=150)
+        for hour in range(1, 24)
+        for minute in (10, 20, 30, 40)
+    ]
+    write_invocations(session.client("logs"), "/aws/lambda/failing", records, log_format)
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
+
+    assert report.metric_queries["fleet"] == 3  # Invocations, Errors and Duration: no Average
+    (failing,) = [f for f in report.active_findings if f.check_id == "error-rate-high"]
+    assert "the REPORT records' Billed Duration, on average" in failing.cost.basis
+    errors_a_month = 24 * 30
+    assert failing.cost.failed_monthly_usd == pytest.approx(
+        errors_a_month * (0.150 * 128 / 1024 * 0.0000166667 + 0.2e-6), abs=1e-9
+    )
+    (current,) = [r for r in report.log_stats[failing.function_arn] if r.start == report.window.start]
+    assert current.billed_duration_ms == 150 * len(records)
+
+
 def test_get_metric_data_is_asked_only_for_the_metrics_that_list_metrics_lists(sandbox):
     session = seed_work_without_invocations(sandbox, "400000000007")
     report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT)
@@ -164,6 +198,8 @@ def test_a_range_older_than_the_listings_two_weeks_is_read_in_two_passes(sandbox
     assert "ListMetrics" not in report.api_calls
     assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
     assert_work_without_invocations_found(report)
+    (note,) = [note for note in report.notes if note.startswith("metrics read in two passes")]
+    assert "too early for ListMetrics' two weeks" in note
 
 
 def test_list_metrics_denied_means_the_two_passes_and_no_finding_lost(sandbox):
@@ -174,12 +210,15 @@ def test_list_metrics_denied_means_the_two_passes_and_no_finding_lost(sandbox):
         report = audit(AwsClients(session, region=REGION, endpoint_url=proxy.endpoint), AuditConfig(), at=AT)
     assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
     assert_work_without_invocations_found(report)
+    (note,) = [note for note in report.notes if note.startswith("metrics read in two passes")]
+    assert "ListMetrics was not answered (ListMetrics failed: AccessDenied)" in note
+    assert "grant cloudwatch:ListMetrics" in note
 
 
 def test_sandbox_list_metrics_lists_only_metrics_with_data_in_the_past_two_weeks_500_a_page(sandbox):
     """API_ListMetrics.html: "Up to 500 results are returned for any one call" and ListMetrics "doesn't return
     information about metrics if those metrics haven't reported data in the past two weeks"."""
-    session = sandbox.session_for_account("400000000010", region=REGION)
+    session = sandbox.session_for_account("400000000012", region=REGION)
     cloudwatch = session.client("cloudwatch")
     now = datetime.now(UTC)
 
@@ -244,7 +283,7 @@ def test_hourly_series_only_for_findings(sandbox):
     assert (errors.metric, invocations.metric) == ("Errors", "Invocations")
     # The series start at the baseline's start, so the charts show the baseline days beside the window:
     # GetMetricData bills per metric requested, not per datapoint, so the 48 points cost what 24 did.
-    window = {t: v for t, v in zip(errors.timestamps, errors.values) if t >= AT - timedelta(hours=24)}
+    window = {t: v for t, v in zip(errors.timestamps, errors.values, strict=True) if t >= AT - timedelta(hours=24)}
     assert len(errors.values) == 48 and len(window) == 24 and set(window.values()) == {30.0}
     assert errors.timestamps == tuple(sorted(errors.timestamps))
     assert errors.timestamps[0] == report.window.baseline_start == AT - timedelta(days=8)

@@ -646,3 +646,22 @@ def test_the_merge_step_posts_through_a_slack_webhook_in_the_secret_without_a_ch
     (message,) = stack["slack"].messages
     assert message["webhook"] == stack["slack"].webhook_url.removeprefix(stack["slack"].url)
     assert "222222222222" in json.dumps(message["blocks"])
+
+
+@pytest.mark.parametrize(
+    "billed, expected",
+    [
+        ("4500", 4500.0),
+        ("4500.0", 4500.0),
+        ("0", 0.0),
+        ("-3", 0.0),
+        ("NaN", 0.0),
+        ("inf", 0.0),
+        ("3 ms", 0.0),
+        (None, 0.0),
+    ],
+)
+def test_an_odd_billed_duration_sum_is_read_as_nothing_billed_not_trusted(billed, expected):
+    row = {"@log": "1:/aws/lambda/f", "invocations": "3", **({"billed_ms": billed} if billed is not None else {})}
+    _, stats = totals_from_row(row, "Text", sample_capacity=10)
+    assert stats.billed_duration_ms == expected

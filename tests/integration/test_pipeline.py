@@ -320,6 +320,24 @@ def test_demo_command_finds_every_planted_problem(demo_run):
     assert len(digest["blocks"]) <= 50
 
 
+def test_the_demo_fleets_overprovisioned_function_states_its_monthly_cost_and_saving(demo_run):
+    """The REPORT records' Billed Duration (added up by the log scan) and the function's invocations, at
+    Lambda's price: what report-builder (3008 MB, 180 MB used) costs a month, and at 320 MB."""
+    report = json.loads((demo_run.output / "demo-report.json").read_text())
+    (finding,) = [
+        f
+        for f in report["findings"]
+        if (f["function_name"], f["check_id"]) == ("report-builder", "memory-overprovisioned")
+    ]
+    cost = finding["cost"]
+    assert cost["monthly_usd"] > cost["suggested_monthly_usd"] > 0
+    assert cost["monthly_savings_usd"] == pytest.approx(cost["monthly_usd"] - cost["suggested_monthly_usd"], abs=1e-6)
+    assert "the REPORT records' Billed Duration, on average" in cost["basis"]
+    assert "save $" in finding["message"] and finding["evidence"]["suggested_memory_mb"] == 320
+    assert report["possible_savings_usd_month"] >= round(cost["monthly_savings_usd"], 2) > 0
+    assert finding["links"]["logs_insights"].startswith(f"https://{finding['region']}.console.aws.amazon.com/")
+
+
 def test_a_fixed_problem_shows_as_resolved_in_the_report_html_and_digest(sandbox):
     from datetime import timedelta
 

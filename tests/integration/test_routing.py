@@ -80,9 +80,16 @@ def fleet_report(account: str) -> AuditReport:
 
 
 @pytest.fixture
-def slack():
+def channels_without_the_app() -> set[str]:
+    """Channels of the workspace that the app was never invited to (a test parametrizes it)."""
+    return set()
+
+
+@pytest.fixture
+def slack(channels_without_the_app):
     """The workspace: the four channels exist, and the app is a member of all but those a test names."""
-    with SlackServer(tokens={TOKEN}, channels={PAYMENTS, SEARCH, CHECKOUT, PLATFORM}) as server:
+    channels = {PAYMENTS, SEARCH, CHECKOUT, PLATFORM}
+    with SlackServer(tokens={TOKEN}, channels=channels, without_the_app=channels_without_the_app) as server:
         yield server
 
 
@@ -161,8 +168,8 @@ def test_three_teams_and_an_unrouted_function_give_four_digests_each_with_exactl
     assert {f["function_name"]: f["tags"].get("team") for f in latest["findings"]} == FLEET
 
 
+@pytest.mark.parametrize("channels_without_the_app", [{CHECKOUT}])  # the app was never invited to #checkout
 def test_a_channel_the_app_is_not_in_is_recorded_and_the_other_three_still_get_their_digests(stack):
-    stack["slack"]._state.without_the_app.add(CHECKOUT)  # the app was never invited to #checkout
     outcome = load_function("notify").lambda_handler(
         report_created_event(stack["bucket"], store(stack)), LambdaContext()
     )
@@ -229,8 +236,10 @@ def test_the_multi_account_digest_is_routed_the_same_way_and_failures_go_to_the_
     for channel, (digest,) in digests.items():
         blocks = json.dumps(digest["blocks"])
         named = {name for name in FLEET if name in blocks}
-        assert named == EXPECTED[channel]
+        assert named and named <= EXPECTED[channel]  # alike findings are one line: an example and a count
         assert f"*{2 * len(EXPECTED[channel])}*" in blocks  # its own findings counted per check: 2 accounts
+        more = 2 * len(EXPECTED[channel]) - 1
+        assert (f"and {more} more like it" in blocks) is (more > 0)
         assert ("AssumeRoleFailed" in blocks) is (channel == PLATFORM)  # targets not audited: the default's
     consolidated = json.loads(stack["s3"].get_object(Bucket=stack["bucket"], Key=merged["report_key"])["Body"].read())
     assert sum(t["findings"] for t in consolidated["targets"]) == 2 * len(FLEET)  # the stored report is whole

@@ -20,6 +20,8 @@ from tests.support.slack_server import SlackServer
 from tests.support.stack_roles import create_function_roles
 
 TOKEN = "xoxb-test-token"
+#: The Slack app's signing secret the tests sign clicks with (the template's SlackSigningSecret).
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0123456789"
 
 
@@ -33,6 +35,10 @@ def provision(session: Any, region: str, *, multi_account: bool = False) -> Iter
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     table = create_idempotency_table(session, f"idempotency-{bucket}")
+    suppressions = create_suppressions_table(session, f"suppressions-{bucket}")
+    signing_secret = session.client("secretsmanager").create_secret(
+        Name=f"slack-signing-{bucket}", SecretString=SIGNING_SECRET
+    )["ARN"]
     secret = session.client("secretsmanager").create_secret(
         Name=f"slack-{bucket}", SecretString=json.dumps({"token": TOKEN})
     )["ARN"]
@@ -45,7 +51,9 @@ def provision(session: Any, region: str, *, multi_account: bool = False) -> Iter
             "s3": s3,
             "bucket": bucket,
             "table": table,
+            "suppressions_table": suppressions,
             "secret": secret,
+            "signing_secret": signing_secret,
             "parameter": parameter,
             "slack": slack,
             # The local Slack server, named the one way the functions accept: HEALTHAUDIT_SLACK_API_URL.
@@ -84,6 +92,25 @@ def create_idempotency_table(session: Any, name: str) -> str:
     return name
 
 
+def create_suppressions_table(session: Any, name: str) -> str:
+    """template.yaml's SuppressionsTable: partition `target`, sort `finding`, TTL on `expires`."""
+    dynamodb = session.client("dynamodb")
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "target", "AttributeType": "S"},
+            {"AttributeName": "finding", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "target", "KeyType": "HASH"},
+            {"AttributeName": "finding", "KeyType": "RANGE"},
+        ],
+    )
+    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={"AttributeName": "expires", "Enabled": True})
+    return name
+
+
 def aim_environment_at(session: Any, endpoint: str, region: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The environment a deployed function or a terminal would have, aimed at a sandbox account."""
     credentials = session.get_credentials().get_frozen_credentials()
@@ -103,6 +130,8 @@ def provisioned(
     with provision(session, region, multi_account=multi_account) as stack:
         monkeypatch.setenv("HEALTHAUDIT_BUCKET", stack["bucket"])
         monkeypatch.setenv("HEALTHAUDIT_IDEMPOTENCY_TABLE", stack["table"])
+        monkeypatch.setenv("HEALTHAUDIT_SUPPRESSIONS_TABLE", stack["suppressions_table"])
+        monkeypatch.setenv("HEALTHAUDIT_SLACK_SIGNING_SECRET_ARN", stack["signing_secret"])
         monkeypatch.setenv("HEALTHAUDIT_CONFIG_PARAMETER", stack["parameter"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_SECRET_ARN", stack["secret"])
         monkeypatch.setenv("HEALTHAUDIT_SLACK_CHANNEL", CHANNEL)

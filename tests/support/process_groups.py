@@ -11,6 +11,8 @@ FUNCTION_RUNNING_MODULES = (
     "tests/integration/test_duplicates.py",
     "tests/integration/test_fanout.py",
     "tests/integration/test_state_machine.py",
+    "tests/integration/test_interact.py",
+    "tests/integration/test_routing.py",
     "tests/contract/test_local_invoke.py",
 )
 #: The modules that read the session's demo run.

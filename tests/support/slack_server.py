@@ -75,6 +75,7 @@ class _State:
     ts_counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     epoch: int = field(default_factory=lambda: int(time.time()))
     stopping: threading.Event = field(default_factory=threading.Event)
+    response_urls: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class SlackServer:
@@ -142,6 +143,14 @@ class SlackServer:
     def webhook_url(self) -> str:
         """The first configured incoming-webhook URL."""
         return self.url + min(self._state.webhooks)
+
+    def response_url(self, channel: str, ts: str) -> str:
+        """A click's response_url for the message `ts` in `channel`, as Slack puts in an interaction payload:
+        it takes up to 5 responses (https://api.slack.com/interactivity/handling#message_responses)."""
+        with self._state.lock:
+            path = f"/actions/T000/{len(self._state.response_urls) + 1}/{ts.replace('.', '')}"
+            self._state.response_urls[path] = {"channel": channel, "ts": ts, "uses_left": 5}
+        return self.url + path
 
     # -- what happened -----------------------------------------------------------------------
 
@@ -214,6 +223,8 @@ class _SlackHandler(BaseHTTPRequestHandler):
             status, answer, headers = 200, self._api(split.path[len("/api/") :], body, content_type), {}
         elif split.path.startswith("/services/"):
             status, answer, headers = (*self._webhook(split.path, body, content_type), {})
+        elif split.path.startswith("/actions/"):
+            status, answer, headers = (*self._response(split.path, body), {})
         else:
             status, answer, headers = 404, "not_found", {}
 
@@ -324,6 +335,33 @@ class _SlackHandler(BaseHTTPRequestHandler):
             self.state.messages.append({"webhook": path, "text": body.get("text", ""), "blocks": blocks})
         return 200, "ok"
 
+    # -- response_url (a click's answer) ---------------------------------------------------------
+
+    def _response(self, path: str, body: Any) -> tuple[int, Any]:
+        """replace_original replaces the clicked message's text and blocks (keeping its ts); otherwise the
+        answer is ephemeral, seen by the clicker only, and recorded with the request. Slack documents no
+        answer body for response_url: {"ok": true} as for the Web API, 404 for an unknown or used-up URL."""
+        with self.state.lock:
+            target = self.state.response_urls.get(path)
+            if target is None or target["uses_left"] < 1:
+                return 404, {"ok": False, "error": "expired_url"}
+            target["uses_left"] -= 1
+        if not isinstance(body, dict):
+            return 400, {"ok": False, "error": "invalid_payload"}
+        blocks = body.get("blocks")
+        if blocks is not None and (not isinstance(blocks, list) or block_errors(blocks)):
+            return 400, {"ok": False, "error": "invalid_blocks"}
+        if not body.get("text") and not blocks:
+            return 400, {"ok": False, "error": "no_text"}
+        if body.get("replace_original") in (True, "true"):
+            with self.state.lock:
+                for message in self.state.messages:
+                    if message.get("channel") == target["channel"] and message.get("ts") == target["ts"]:
+                        message["text"] = body.get("text", "")
+                        message["blocks"] = blocks
+                        message["edited"] = True
+        return 200, {"ok": True}
+
 
 def _parse_body(raw: str, content_type: str) -> Any:
     if content_type == "application/json":
@@ -375,6 +413,37 @@ def block_errors(blocks: list[Any]) -> list[str]:
                 for n, item in enumerate(elements):
                     if not (isinstance(item, dict) and item.get("type") == "image"):
                         errors += _text_errors(item, f"{where}/elements/{n}", MAX_SECTION_TEXT)
+        elif kind == "actions":
+            errors += _actions_errors(block.get("elements"), where)
+    return errors
+
+
+MAX_ACTIONS_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+
+
+def _actions_errors(elements: Any, where: str) -> list[str]:
+    """An actions block's elements: 1 to 25, buttons with plain_text of up to 75 characters, a value of up to
+    2,000 and an action_id of up to 255, unique in the block
+    (https://api.slack.com/reference/block-kit/blocks#actions, .../block-elements#button)."""
+    if not isinstance(elements, list) or not 1 <= len(elements) <= MAX_ACTIONS_ELEMENTS:
+        return [f"between 1 and {MAX_ACTIONS_ELEMENTS} items allowed [json-pointer:{where}/elements]"]
+    errors, action_ids = [], set()
+    for n, element in enumerate(elements):
+        at = f"{where}/elements/{n}"
+        if not isinstance(element, dict) or element.get("type") != "button":
+            errors.append(f"unsupported type [json-pointer:{at}/type]")
+            continue
+        errors += _text_errors(element.get("text"), f"{at}/text", MAX_BUTTON_TEXT, types=("plain_text",))
+        value, action_id = element.get("value"), element.get("action_id")
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_BUTTON_VALUE):
+            errors.append(f"must be less than {MAX_BUTTON_VALUE + 1} characters [json-pointer:{at}/value]")
+        if action_id is not None:
+            if not isinstance(action_id, str) or len(action_id) > MAX_ACTION_ID or action_id in action_ids:
+                errors.append(f"invalid or duplicate action_id [json-pointer:{at}/action_id]")
+            action_ids.add(str(action_id))
     return errors
 
 

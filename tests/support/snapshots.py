@@ -64,6 +64,7 @@ def log_stats(
     max_memory_used_mb: float | None = None,
     memory_size_mb: float | None = None,
     fingerprint: dict[str, Any] | None = None,
+    billed_duration_ms: float = 0.0,
 ) -> LogStats:
     values = [float(v) for v in init_durations]
     return LogStats(
@@ -75,4 +76,5 @@ def log_stats(
         max_memory_used_mb=max_memory_used_mb,
         memory_size_mb=memory_size_mb,
         fingerprint=fingerprint or {},
+        billed_duration_ms=billed_duration_ms,
     )

@@ -4,7 +4,7 @@ template.yaml is transformed by the SAM translator (samtranslator, the library `
 CloudFormation's AWS::Serverless transform use), so the roles hold exactly the inline policies SAM
 generates: the functions' `Policies`, plus what SAM adds (sqs:SendMessage for an on-failure
 destination). Intrinsic functions are resolved against the sandbox's resources (the report bucket,
-the idempotency table, the secret, the parameter) as CloudFormation would resolve them against the
+the idempotency and suppressions tables, the secrets, the parameter) as CloudFormation would resolve them against the
 stack's. member-role/template.yaml is plain CloudFormation and is resolved the same way.
 
 AWS managed policies that SAM attaches (AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess) grant
@@ -31,7 +31,13 @@ TEMPLATE = ROOT / "template.yaml"
 MEMBER_TEMPLATE = ROOT / "member-role" / "template.yaml"
 STACK_NAME = "lambda-health-auditor"
 #: The functions' logical IDs, by the folder under functions/ that holds their code.
-FUNCTIONS = {"audit": "AuditFunction", "notify": "NotifyFunction", "plan": "PlanFunction", "merge": "MergeFunction"}
+FUNCTIONS = {
+    "audit": "AuditFunction",
+    "notify": "NotifyFunction",
+    "plan": "PlanFunction",
+    "merge": "MergeFunction",
+    "interact": "InteractFunction",
+}
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -166,14 +172,25 @@ def function_role_policies(stack: dict[str, Any], parameters: dict[str, str]) ->
     """Each function's role's inline policy documents, resolved against the sandbox's resources."""
     account, region = stack["account"], stack["region"]
     template = deployed_template(parameters, region)
+    suppressions = stack.get("suppressions_table", f"suppressions-{stack['bucket']}")
+    signing_secret = stack.get(
+        "signing_secret", f"arn:aws:secretsmanager:{region}:{account}:secret:slack-signing-{stack['bucket']}-AbCdEf"
+    )
     resolver = Resolver(
         template,
         parameters,
         pseudo=pseudo_parameters(account, region, STACK_NAME),
-        physical={"ReportBucket": stack["bucket"], "IdempotencyTable": stack["table"]},
+        # Ref of an AWS::SecretsManager::Secret is its ARN.
+        physical={
+            "ReportBucket": stack["bucket"],
+            "IdempotencyTable": stack["table"],
+            "SuppressionsTable": suppressions,
+            "SlackSigningSecret": signing_secret,
+        },
         attributes={
             "ReportBucket.Arn": f"arn:aws:s3:::{stack['bucket']}",
             "IdempotencyTable.Arn": f"arn:aws:dynamodb:{region}:{account}:table/{stack['table']}",
+            "SuppressionsTable.Arn": f"arn:aws:dynamodb:{region}:{account}:table/{suppressions}",
             "AuditFailureQueue.Arn": f"arn:aws:sqs:{region}:{account}:{STACK_NAME}-AuditFailureQueue",
         },
     )

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from healthaudit.config import ConfigError, config_to_dict, load_config
+from healthaudit.config import AuditConfig, ConfigError, config_to_dict, load_config
 from healthaudit.fanout.merge import TargetResult, merge_results, merge_results_by_channel
 from healthaudit.model import AuditReport, AuditWindow, CoverageGap, DataSource, Finding, Severity
-from healthaudit.publish.outcome import HEALTHY_SKIP, ChannelOutcome, routed_status
+from healthaudit.publish.outcome import HEALTHY_SKIP, ChannelOutcome, post_routed_digests, routed_status
 from healthaudit.publish.routed import routed_digest, routed_grouped_digest
 from healthaudit.routing import Routes, split_report
 
@@ -293,3 +293,27 @@ def test_the_runs_share_per_channel_counts_every_routed_finding_and_leaves_failu
     payload = json.dumps([block.to_dict() for block in blocks])
     assert "pay-" in payload and "legacy" not in payload and "search-api" not in payload
     assert blocks[1].elements[0].text == "Routed here: functions tagged `team=payments`"
+
+
+# -- posting, where it fails before reaching Slack -------------------------------------------------
+
+
+def routed_config(**slack) -> AuditConfig:
+    return load_config({"slack": {"channel": "C0123456789", **slack}, "routes": ROUTES})
+
+
+def test_an_incoming_webhook_cannot_route_and_every_channel_records_why():
+    webhook = {"SLACK_BOT_TOKEN": "https://hooks.slack.com/services/T000/B000/XXXX"}
+    outcomes = post_routed_digests(report([finding("pay-api", "payments")]), routed_config(), None, webhook)
+    assert [o.channel for o in outcomes] == ["C0PAYMENTS1", "C0SEARCH001", "C0PLATFORM1"]
+    assert {o.status for o in outcomes} == {
+        "failed: routes need a bot token (chat.postMessage to each channel); an incoming webhook posts to one channel"
+    }
+    assert not any(o.retryable for o in outcomes)
+
+
+def test_a_channel_posted_before_keeps_its_outcome_when_the_retry_cannot_read_the_token():
+    before = {"C0SEARCH001": ChannelOutcome("C0SEARCH001", ("team=search",), "posted", "1700000000.000001")}
+    outcomes = post_routed_digests(report(), routed_config(), None, {}, before)
+    assert outcomes[1] == before["C0SEARCH001"]
+    assert outcomes[0].status.startswith("failed: Slack token not found") and outcomes[2].status == outcomes[0].status

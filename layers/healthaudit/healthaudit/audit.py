@@ -58,7 +58,7 @@ def audit(
         time_left = clients.watch(time_left)  # once time is short, the clients retry less
     snapshot, fleet_queries = collect_snapshot(clients, config, window, account, progress, history, time_left)
 
-    notes: list[str] = _history_notes(snapshot, history) + _not_judged_notes(snapshot)
+    notes: list[str] = [*snapshot.notes, *_history_notes(snapshot, history), *_not_judged_notes(snapshot)]
     thresholds = _thresholds_by_function(snapshot, config.thresholds, notes)
     findings = list(
         run_checks(

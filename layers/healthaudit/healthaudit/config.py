@@ -24,7 +24,7 @@ from .checks.registry import Threshold
 from .errors import ConfigError
 from .model import AuditWindow
 from .prices import PriceOverride, load_price_overrides
-from .routing import Routes, load_routes
+from .routing import Routes, channel_problem, load_routes
 from .scope import SCOPE_FIELDS, parse_scope
 from .validate import boolean, date_value, did_you_mean, integer, mapping, optional_string, string_value
 
@@ -363,8 +363,8 @@ def _load_slack(raw: Any, path: str) -> SlackConfig | None:
             )
     entry = mapping(raw, path, {f.name for f in fields(SlackConfig)})
     channel = optional_string(entry.get("channel"), f"{path}.channel")
-    if channel is not None and not (channel[:1] in "CGD" and channel[1:].isalnum() and channel.isupper()):
-        raise ConfigError(f"{path}.channel: got {channel!r}, expected a channel ID such as C0123456789 (not a #name)")
+    if channel is not None and (problem := channel_problem(channel, f"{path}.channel")):
+        raise problem
     return SlackConfig(
         channel=channel,
         token_secret=optional_string(entry.get("token_secret"), f"{path}.token_secret"),

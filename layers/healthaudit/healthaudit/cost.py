@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .model.report import AuditCost, CostPart, FindingCost
-from .model.snapshot import AVERAGE_DURATION, FunctionSnapshot
+from .model.snapshot import FunctionSnapshot
 from .prices import DEFAULT_REGION, FIRST_TIER_GB_SECONDS, TABLE, LambdaPrice, lambda_price
 
 READ_ON = "2026-12-01"
@@ -271,19 +271,23 @@ def function_price(fn: FunctionSnapshot) -> LambdaPrice:
 
 
 def usage_of(fn: FunctionSnapshot) -> Usage | None:
-    """The current window's invocations at their average duration (CloudWatch's Average statistic; its p99,
-    an upper bound, where the average was not read); None without invocations or a duration."""
+    """The current window's invocations at their average billed duration (the REPORT records' Billed Duration,
+    which the log scan adds up at no extra cost; CloudWatch's Duration p99, an upper bound, where no record was
+    read); None without invocations or a duration."""
     invocations = fn.current.sum("Invocations")
-    average = fn.current.mean(AVERAGE_DURATION)
+    logs = fn.logs_current
     p99 = fn.current.max("Duration")
-    if invocations <= 0 or (average is None and p99 is None):
+    billed = logs is not None and logs.invocations > 0 and logs.billed_duration_ms > 0
+    if invocations <= 0 or (not billed and p99 is None):
         return None
-    if average is not None:
-        return Usage(invocations, average, "CloudWatch Duration, Average", fn.memory_mb, fn.window_length)
+    if billed:
+        average = logs.billed_duration_ms / logs.invocations
+        how = "the REPORT records' Billed Duration, on average"
+        return Usage(invocations, average, how, fn.memory_mb, fn.window_length)
     return Usage(
         invocations,
         p99 or 0.0,
-        "CloudWatch Duration p99, the average not being read: an upper bound",
+        "CloudWatch Duration p99, no REPORT record being read: an upper bound",
         fn.memory_mb,
         fn.window_length,
     )
@@ -334,7 +338,7 @@ def failure_cost(price: LambdaPrice, usage: Usage, failed: float, failed_ms: flo
 
 def _basis(price: LambdaPrice, usage: Usage) -> str:
     hours = usage.period.total_seconds() / 3600
-    notes = "".join(f" {note[0].upper()}{note[1:]}." for note in price.notes)
+    notes = "".join(f" Note: {note}." for note in price.notes)
     read = "as the config sets it" if price.read_on == "config" else f"from {price.source} as of {price.read_on}"
     return (
         f"{usage.invocations:,.0f} invocations in the {hours:g} h window × {usage.duration_ms:,.0f} ms"

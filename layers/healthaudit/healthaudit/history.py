@@ -241,4 +241,5 @@ def merge_log_stats(ranges: list[LogStats], start: datetime, end: datetime, capa
         max_memory_used_mb=max(used) if used else None,
         memory_size_mb=sizes[-1] if sizes else None,
         fingerprint=inside[0].fingerprint,
+        billed_duration_ms=sum(r.billed_duration_ms for r in inside),
     )

@@ -23,6 +23,11 @@ NOTIFY_PERMISSIONS = (
 )
 # Both record each delivered event, to handle duplicates once (Powertools Idempotency on DynamoDB).
 IDEMPOTENCY_PERMISSIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# The audit reads the snoozes clicked in Slack: one Query on its account and region (collect.suppressions).
+SNOOZE_READ_PERMISSIONS = ("dynamodb:Query",)
+# The interactivity endpoint reads the signing secret, checks the clicked finding in its daily report, and
+# stores the snooze. It answers through the click's response_url, so it never holds the Slack bot token.
+INTERACT_PERMISSIONS = ("secretsmanager:GetSecretValue", "s3:GetObject", "s3:ListBucket", "dynamodb:PutItem")
 
 
 def audit_function_permissions() -> frozenset[str]:
@@ -30,8 +35,13 @@ def audit_function_permissions() -> frozenset[str]:
     actions.update(action for needed in SOURCE_PERMISSIONS.values() for action in needed)
     actions.update(AUDIT_PUBLISHER_PERMISSIONS)
     actions.update(IDEMPOTENCY_PERMISSIONS)
+    actions.update(SNOOZE_READ_PERMISSIONS)
     return frozenset(actions)
 
 
 def notify_function_permissions() -> frozenset[str]:
     return frozenset(NOTIFY_PERMISSIONS + IDEMPOTENCY_PERMISSIONS)
+
+
+def interact_function_permissions() -> frozenset[str]:
+    return frozenset(INTERACT_PERMISSIONS)

@@ -19,6 +19,7 @@ class Collected:
     event_sources: dict[str, list[EventSource]] = field(default_factory=dict)
     unread: dict[str, dict[DataSource, str]] = field(default_factory=dict)
     gaps: list[CoverageGap] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def unread_for_all(self, source: DataSource, reason: str) -> None:
         """An account-wide gap: the checks that need this source run on no function."""

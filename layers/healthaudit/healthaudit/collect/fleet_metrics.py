@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..model import AuditWindow, MetricWindow
-from ..model.snapshot import AVERAGE_DURATION
 from .collected import Collected, Progress
-from .errors import READ_ERRORS
+from .errors import READ_ERRORS, describe_error
 from .metrics import (
     ACCOUNT_METRICS,
     ACTIVITY_METRICS,
@@ -36,9 +34,6 @@ def fleet_metrics(
     Where the listing cannot tell (the range starts before the listing's two weeks, or ListMetrics is not
     answered, e.g. a member role deployed before it was granted), two passes: the activity metrics of every
     function (and the account's), then the other metrics of the functions that did any work.
-
-    Then Duration's Average for the functions whose findings may be priced (see `_priced_candidates`):
-    one more metric requested for each of them.
     """
 
     def fetch(requests: list[MetricRequest]) -> MetricResults:
@@ -51,15 +46,25 @@ def fleet_metrics(
             progress=lambda done, total: report("metrics", done, total),
         )
 
-    if listing_covers(window.baseline_start, now or datetime.now(UTC)):
+    if not listing_covers(window.baseline_start, now or datetime.now(UTC)):
+        state.notes.append(
+            f"metrics read in two passes, every function's activity first: the baseline starts"
+            f" {window.baseline_start:%Y-%m-%d %H:%M} UTC, too early for ListMetrics' two weeks to tell which"
+            " functions have data"
+        )
+    else:
         try:
             listed, _pages = list_lambda_metrics(cloudwatch)
-        except READ_ERRORS:
-            pass  # nothing is lost: every function's metrics are read the dearer way below
+        except READ_ERRORS as error:
+            # Nothing is lost: every function's metrics are read the dearer way below, and the report says so.
+            state.notes.append(
+                f"metrics read in two passes, every function's activity first: ListMetrics was not answered"
+                f" ({describe_error(error)}); grant cloudwatch:ListMetrics to read only the metrics that have data"
+            )
         else:
             requests = _listed_requests(state, listed)
             results = fetch(requests)
-            return results, len(requests) + _add_average_durations(fetch, state, results, window)
+            return results, len(requests)
 
     first = [
         MetricRequest(owner=c["FunctionArn"], metric=m, function_name=c["FunctionName"])
@@ -86,60 +91,7 @@ def fleet_metrics(
         results.points.update(more.points)
         results.failed.update(more.failed)
         results.calls += more.calls
-    return results, len(first) + len(second) + _add_average_durations(fetch, state, results, window)
-
-
-@dataclass(frozen=True)
-class _AverageDuration(MetricRequest):
-    """Duration's Average statistic, kept under AVERAGE_DURATION beside the p99 that "Duration" holds."""
-
-    metric: str = AVERAGE_DURATION
-
-    def query(self, query_id: str, period: int) -> dict[str, Any]:
-        query = MetricRequest(self.owner, "Duration", self.function_name).query(query_id, period)
-        query["MetricStat"]["Stat"] = "Average"
-        return query
-
-
-#: Lambda's smallest memory size: a function at it can be suggested no smaller one.
-SMALLEST_MEMORY_MB = 128
-
-
-def _add_average_durations(
-    fetch: Callable[[list[MetricRequest]], MetricResults], state: Collected, results: MetricResults, window: AuditWindow
-) -> int:
-    """Read Duration's Average for the priced candidates into `results`; the metrics it requested.
-
-    A failure here costs only the figure: the findings fall back to the p99 (an upper bound) and say so,
-    so the functions are not marked unread.
-    """
-    requests = [
-        _AverageDuration(owner=c["FunctionArn"], function_name=c["FunctionName"])
-        for c in _priced_candidates(state, results, window)
-    ]
-    if requests:
-        results.points.update(fetch(requests).points)
-    return len(requests)
-
-
-def _priced_candidates(state: Collected, results: MetricResults, window: AuditWindow) -> list[dict[str, Any]]:
-    """Functions invoked in the current window with a Duration, whose findings may be priced: those above
-    the smallest memory size (memory-overprovisioned) and those with errors (error-rate-high,
-    duration-near-timeout). Thresholds are per function (tags) and unknown here, so nothing finer."""
-
-    def current(arn: str, metric: str) -> float:
-        return sum(value for moment, value in results.points.get((arn, metric), ()) if moment >= window.start)
-
-    return [
-        c
-        for c in state.configs
-        if c["FunctionArn"] not in results.failed
-        and results.points.get((c["FunctionArn"], "Duration"))
-        and current(c["FunctionArn"], "Invocations") > 0
-        and (
-            int(c.get("MemorySize", SMALLEST_MEMORY_MB)) > SMALLEST_MEMORY_MB or current(c["FunctionArn"], "Errors") > 0
-        )
-    ]
+    return results, len(first) + len(second)
 
 
 def _listed_requests(state: Collected, listed: frozenset[tuple[str | None, str]]) -> list[MetricRequest]:

@@ -68,7 +68,8 @@ _PARSE_INIT = r"parse @message /Init Duration: (?<init_ms>[0-9.]+) ms/"
 TEXT_TOTALS = (
     f'filter @type = "REPORT" | {_PARSE_INIT}'
     " | stats count(*) as invocations, count(init_ms) as cold_starts,"
-    " max(@maxMemoryUsed) as max_memory_used, max(@memorySize) as memory_size by @log"
+    " max(@maxMemoryUsed) as max_memory_used, max(@memorySize) as memory_size, sum(@billedDuration) as billed_ms"
+    " by @log"
 )
 TEXT_INITS = f'filter @type = "REPORT" | {_PARSE_INIT} | filter ispresent(init_ms) | fields @log, init_ms'
 # The JSON log format's platform records:
@@ -76,7 +77,7 @@ TEXT_INITS = f'filter @type = "REPORT" | {_PARSE_INIT} | filter ispresent(init_m
 JSON_TOTALS = (
     'filter type = "platform.report"'
     " | stats count(*) as invocations, max(record.metrics.maxMemoryUsedMB) as max_memory_used,"
-    " max(record.metrics.memorySizeMB) as memory_size by @log"
+    " max(record.metrics.memorySizeMB) as memory_size, sum(record.metrics.billedDurationMs) as billed_ms by @log"
 )
 JSON_INITS = (
     'filter type in ["platform.initStart", "platform.initReport"]'
@@ -110,6 +111,8 @@ class GroupStats:
     max_memory_used_mb: float | None = None
     memory_size_mb: float | None = None
     init_durations: BoundedSample = field(default_factory=BoundedSample)
+    billed_duration_ms: float = 0.0
+    """Billed Duration added up over the REPORT records: what Lambda bills in GB-seconds, with memory_size_mb."""
 
 
 @dataclass
@@ -406,26 +409,29 @@ def merge_totals(rows: Iterable[Mapping[str, Any]], log_format: str, sample_capa
         known.cold_starts += part.cold_starts
         known.max_memory_used_mb = _larger(known.max_memory_used_mb, part.max_memory_used_mb)
         known.memory_size_mb = _larger(known.memory_size_mb, part.memory_size_mb)
+        known.billed_duration_ms += part.billed_duration_ms
     return merged
 
 
 def totals_from_row(row: Mapping[str, Any], log_format: str, sample_capacity: int) -> tuple[str, GroupStats] | None:
     """One log group's totals from a totals-query row; None for a row that names no log group.
 
-    Insights returns every value as a string. A count that is not a whole number >= 0, or a memory
-    figure that is not a finite number > 0, is read as absent rather than trusted.
+    Insights returns every value as a string. A count that is not a whole number >= 0, or a memory or
+    billed-duration figure that is not a finite number > 0, is read as absent rather than trusted.
     """
     group = _group_name(row.get("@log"))
     if not group:
         return None
     to_mb = (lambda v: v / BYTES_PER_MB) if log_format == "Text" else (lambda v: v)
     max_used, size = _number(row.get("max_memory_used")), _number(row.get("memory_size"))
+    billed = _number(row.get("billed_ms"))
     return group, GroupStats(
         invocations=_count(row.get("invocations")),
         cold_starts=_count(row.get("cold_starts")),
         max_memory_used_mb=to_mb(max_used) if max_used is not None and max_used > 0 else None,
         memory_size_mb=to_mb(size) if size is not None and size > 0 else None,
         init_durations=BoundedSample(capacity=sample_capacity, seed=group),
+        billed_duration_ms=billed if billed is not None and billed > 0 else 0.0,
     )
 
 

@@ -127,6 +127,7 @@ def read_log_stats(
                     cold_starts=found.cold_starts,
                     init_durations=found.init_durations.to_dict(),
                     max_memory_used_mb=found.max_memory_used_mb,
+                    billed_duration_ms=found.billed_duration_ms,
                     memory_size_mb=found.memory_size_mb,
                     # Records read after the fact (a first audit's baseline) ran under a configuration
                     # nobody recorded: today's would be a guess.

@@ -165,6 +165,7 @@ def _collect(
         log_stats={arn: tuple(ranges) for arn, ranges in logs.scanned.items()},
         log_scan=logs.scan_range,
         logs_bytes_scanned=logs.bytes_scanned,
+        notes=tuple(state.notes),
     )
     return snapshot, metric_queries
 

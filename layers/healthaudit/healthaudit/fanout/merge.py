@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -93,7 +94,8 @@ def merge_results(
     """One report for the run: per audited target its counts and worst findings, and the failures.
 
     ``read_report`` answers a report key with the stored report, or None when there is none (the
-    target is then listed as not audited). Reports are read one at a time and dropped once summarised.
+    target is then listed as not audited). Reports are read READS_IN_FLIGHT at a time, in order, and each is
+    dropped once summarised.
     """
     whole, _ = _merge(results, read_report, generated_at, worst_per_target, None)
     return whole
@@ -133,8 +135,7 @@ def _merge(
 ) -> tuple[ConsolidatedReport, tuple[ChannelShare, ...]]:
     audited, failed = [], []
     per_channel: dict[str, list[TargetAudited]] = defaultdict(list)
-    for result in results:
-        report = read_report(result.report_key) if result.report_key and result.error is None else None
+    for result, report in _read_ahead(results, read_report):
         if report is None:
             error = result.error or error_text(None, result.report_key)
             failed.append(TargetNotAudited(account=result.account, region=result.region, error=error))
@@ -165,6 +166,33 @@ def _merge(
             for channel in routes.channel_order(default)
         )
     return consolidated(audited, failed), shares
+
+
+#: Reports read at once by the merge. S3 serves thousands of GETs a second per prefix
+#: (https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html), so the merge is bound by
+#: each GET's latency, not by S3: 16 reads in flight make 4,000 reports about 16 times faster than one by one.
+READS_IN_FLIGHT = 16
+
+
+def _read_ahead(
+    results: Iterable[TargetResult], read_report: Callable[[str], AuditReport | None], in_flight: int = READS_IN_FLIGHT
+) -> Iterator[tuple[TargetResult, AuditReport | None]]:
+    """Each result with its report (None where it has none), in the results' order, at most `in_flight` reads
+    ahead: memory holds `in_flight` reports however many targets the run has."""
+
+    def read(result: TargetResult) -> AuditReport | None:
+        return read_report(result.report_key) if result.report_key and result.error is None else None
+
+    with ThreadPoolExecutor(max_workers=in_flight) as pool:
+        pending: deque[tuple[TargetResult, Future[AuditReport | None]]] = deque()
+        for result in results:
+            pending.append((result, pool.submit(read, result)))
+            if len(pending) >= in_flight:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def merge_reports(
@@ -203,6 +231,7 @@ def _target_audited(account: str, region: str, key: str, report: AuditReport, wo
             for f in report.worst_first()[:worst]
         ),
         counts_by_check=dict(sorted(Counter(f.check_id for f in report.active_findings).items())),
+        possible_savings_usd_month=report.possible_savings_usd_month,
     )
 
 

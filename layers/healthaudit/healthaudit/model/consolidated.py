@@ -42,6 +42,8 @@ class TargetAudited(Record):
     """The worst active findings, worst first."""
     counts_by_check: Mapping[CheckId, Count] = field(default_factory=dict)
     """Active findings per check; empty in a report written before the key existed."""
+    possible_savings_usd_month: float = 0.0
+    """The target report's possible_savings_usd_month; 0 in a report written before the key existed."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class ConsolidatedReport(Record):
             "targets_not_audited",
             "functions_audited",
             "counts_by_severity",
+            "possible_savings_usd_month",
             "targets",
             "not_audited",
         ),
@@ -90,6 +93,12 @@ class ConsolidatedReport(Record):
             Computed("targets_not_audited", Count, lambda r: r.targets_not_audited),
             Computed("functions_audited", Count, lambda r: r.functions_audited),
             Computed("counts_by_severity", Mapping[Severity, Count], _totals, "Active findings of every target."),
+            Computed(
+                "possible_savings_usd_month",
+                float,
+                lambda r: r.possible_savings_usd_month,
+                "Every target's possible savings in US dollars a month, added up.",
+            ),
         ),
     )
 
@@ -108,6 +117,10 @@ class ConsolidatedReport(Record):
     @property
     def functions_audited(self) -> int:
         return sum(t.functions_audited for t in self.targets)
+
+    @property
+    def possible_savings_usd_month(self) -> float:
+        return round(sum((t.possible_savings_usd_month for t in self.targets), 0.0), 2)
 
     def counts_by_severity(self) -> dict[str, int]:
         return {severity.value: count for severity, count in _totals(self).items()}

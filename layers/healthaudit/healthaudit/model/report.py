@@ -130,6 +130,9 @@ class LogStats(Record):
     memory_size_mb: float | None = None
     fingerprint: Mapping[str, Any] = field(default_factory=dict)
     """The function's configuration when these records were read: what a regression is compared across."""
+    billed_duration_ms: float = 0.0
+    """Billed Duration added up over the records (0 in reports written before it was read): with the memory
+    size, the GB-seconds Lambda billed."""
 
     @property
     def init_values(self) -> tuple[float, ...]:
@@ -464,7 +467,7 @@ class AuditReport(Record):
     @property
     def possible_savings_usd_month(self) -> float:
         savings = (f.cost.monthly_savings_usd for f in self.active_findings if f.cost is not None)
-        return round(sum(usd for usd in savings if usd), 2)
+        return round(sum((usd for usd in savings if usd), 0.0), 2)
 
     def worst_first(self) -> list[Finding]:
         """Active findings by severity, then new before ongoing: a new LOW never sits above an ongoing HIGH."""

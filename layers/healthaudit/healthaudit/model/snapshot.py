@@ -14,10 +14,6 @@ from ..prices import LambdaPrice
 from .common import AuditWindow, DataSource
 from .report import CoverageGap, FindingCost, LogStats, TraceNode
 
-AVERAGE_DURATION = "Duration (Average)"
-"""Duration's Average statistic in a MetricWindow: the plain "Duration" holds its p99. Read only for the
-functions whose findings are priced (healthaudit.collect.fleet_metrics)."""
-
 
 @dataclass(frozen=True)
 class MetricWindow:
@@ -164,6 +160,8 @@ class AccountSnapshot:
     """The time range of REPORT records this audit read itself."""
     logs_bytes_scanned: int = 0
     """What this audit's Logs Insights queries scanned (their statistics.bytesScanned, added up)."""
+    notes: tuple[str, ...] = ()
+    """How the collectors read what they read, where the report should say so (e.g. the metrics' fallback)."""
 
     def finding(self, message: str, evidence: Mapping[str, Any] | None = None) -> Observation:
         return Observation(message=message, evidence=dict(evidence or {}))

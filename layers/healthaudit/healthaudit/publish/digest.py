@@ -136,7 +136,9 @@ def block_texts(blocks: Iterable[Block]) -> list[str]:
         if text is not None:
             texts.append(text.text)
         texts += [field.text for field in getattr(block, "fields", None) or []]
-        texts += [element.text for element in getattr(block, "elements", None) or [] if hasattr(element, "text")]
+        # a context's texts; not a button's label (an object of its own)
+        elements = getattr(block, "elements", None) or []
+        texts += [element.text for element in elements if isinstance(getattr(element, "text", None), str)]
     return texts
 
 
@@ -397,6 +399,8 @@ def _run_facts(consolidated: ConsolidatedReport) -> str:
     )
     if consolidated.not_audited:
         facts += f" · {WARNING} {consolidated.targets_not_audited:,} not audited"
+    if consolidated.possible_savings_usd_month > 0:
+        facts += f" · possible savings {dollars(consolidated.possible_savings_usd_month)} a month"
     return facts
 
 

@@ -42,8 +42,9 @@ def render_html(report: AuditReport, collapse_over: int = DEFAULT_COLLAPSE_OVER)
     suppressed = [f for f in report.findings if f.suppressed_by]
     resolved = list(report.resolved)
     stored_days = sum(1 for day in report.fleet_trend if day.counts is not None)
+    trend = [("trend", f"The last {len(report.fleet_trend)} days", stored_days, fleet_chart(report.fleet_trend))]
     sections = [
-        ("trend", f"The last {len(report.fleet_trend)} days", stored_days, fleet_chart(report.fleet_trend)),
+        *(trend if report.fleet_trend else []),
         ("resolved", "Resolved findings", len(resolved), _resolved(report, resolved)),
         ("suppressed", "Suppressed findings", len(suppressed), _suppressed(suppressed)),
         ("gaps", "Coverage gaps", len(report.coverage_gaps), _gaps(report.coverage_gaps)),

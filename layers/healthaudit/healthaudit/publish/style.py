@@ -122,6 +122,8 @@ table.triage details { border: 0; padding: 0; background: none; }
 table.triage details[open] summary { margin-bottom: 4px; }
 ul.names { margin: 0; padding-left: 18px; font-weight: 400; columns: 2 12em; }
 .status-new { color: #9a3412; font-weight: 600; } .status-ongoing, .status-mixed { color: var(--muted); }
+.change-worse { color: var(--high); font-weight: 600; }
+.change-better { color: #15803d; } .change-unchanged, .change-new { color: var(--muted); }
 .status-suppressed { background: #e2e8f0; color: #334155; }
 .ref-threshold { stroke: var(--high); stroke-width: 1.5; stroke-dasharray: 5 3; background: var(--high); }
 .ref-limit { stroke: var(--critical); stroke-width: 1.5; background: var(--critical); }
