@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from healthaudit.history import History, diff_reports, load_history
-from healthaudit.model import AuditReport, AuditWindow, Finding, LogStats, Severity
+from healthaudit.model import AuditReport, AuditWindow, Finding, LogStats
 from healthaudit.publish.render import render_report
 from healthaudit.publish.s3 import dated_key, store_report
+from tests.support.reports import a_finding, a_report
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-api"
@@ -17,12 +18,11 @@ YESTERDAY = AuditWindow.ending_at(datetime(2024, 5, 1, 6, tzinfo=UTC))
 
 
 def finding(check_id: str, **changes) -> Finding:
-    base = dict(account=ACCOUNT, region=REGION, message="m", remediation="r", docs="", function_arn=ARN)
-    return Finding(check_id, check_id, Severity.HIGH, **{**base, "function_name": "orders-api", **changes})
+    return a_finding(check_id, **{"title": check_id, "docs": "", **changes})
 
 
 def report(window: AuditWindow, *findings: Finding, **changes) -> AuditReport:
-    return AuditReport(ACCOUNT, REGION, window, 1, (), findings, (), {}, {}, **changes)
+    return a_report(*findings, window=window, functions_audited=1, **changes)
 
 
 def test_without_a_previous_report_every_finding_is_new_since_this_window():

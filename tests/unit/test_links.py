@@ -18,7 +18,8 @@ from healthaudit.links import (
     logs_insights_url,
     xray_traces_url,
 )
-from healthaudit.model import Finding, Severity
+from healthaudit.model import Finding
+from tests.support.reports import a_finding
 
 # A Logs Insights link as the console wrote it (posted with the question "Generate AWS Logs Insights URL with
 # query and search criteria"; its queryId and log group name were masked by its author).
@@ -129,21 +130,7 @@ def test_a_cloudtrail_link_looks_up_the_functions_name_in_its_region():
 
 
 def finding(check_id: str, function_name: str | None = "orders-api", log_group: str | None = None) -> Finding:
-    return Finding(
-        check_id=check_id,
-        title="t",
-        severity=Severity.HIGH,
-        account="123456789012",
-        region="eu-west-1",
-        message="m",
-        remediation="r",
-        docs="https://docs.aws.amazon.com/lambda/",
-        function_name=function_name,
-        function_arn=None
-        if function_name is None
-        else f"arn:aws:lambda:eu-west-1:123456789012:function:{function_name}",
-        log_group=log_group,
-    )
+    return a_finding(check_id, function_name, log_group=log_group)
 
 
 @pytest.mark.parametrize(

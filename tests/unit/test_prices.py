@@ -26,6 +26,7 @@ from healthaudit.model import (
 from healthaudit.prices import LAMBDA_PRICING, READ_ON, PriceOverride, lambda_price
 from healthaudit.publish.digest import build_digest, build_grouped_digest
 from healthaudit.publish.html import render_html
+from tests.support.reports import a_finding, a_report
 from tests.support.snapshots import WINDOW, function, log_stats
 
 DEFAULTS = Thresholds()
@@ -291,34 +292,11 @@ def finding(check_id: str, savings: float | None, suppressed: str | None = None)
             suggested_monthly_usd=100.0 - savings,
             monthly_savings_usd=savings,
         )
-    return Finding(
-        check_id=check_id,
-        title="t",
-        severity=Severity.LOW,
-        account="123456789012",
-        region="eu-west-1",
-        message="m",
-        remediation="r",
-        docs="https://docs.aws.amazon.com/lambda/",
-        function_name=f"fn-{check_id}-{savings}",
-        function_arn=f"arn:aws:lambda:eu-west-1:123456789012:function:fn-{check_id}-{savings}",
-        cost=cost,
-        suppressed_by=suppressed,
-    )
+    return a_finding(check_id, f"fn-{check_id}-{savings}", severity=Severity.LOW, cost=cost, suppressed_by=suppressed)
 
 
 def report(*findings: Finding) -> AuditReport:
-    return AuditReport(
-        account="123456789012",
-        region="eu-west-1",
-        window=WINDOW,
-        functions_audited=len(findings),
-        functions=(),
-        findings=findings,
-        coverage_gaps=(),
-        api_calls={},
-        metric_queries={},
-    )
+    return a_report(*findings)
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from healthaudit.snooze import (
     suppressed_by,
     to_item,
 )
+from tests.support.reports import a_finding, a_report
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 AT = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
@@ -47,32 +48,18 @@ LOCAL = {"HEALTHAUDIT_SLACK_API_URL": "http://127.0.0.1:9/api/"}
 
 
 def finding(function: str | None = "orders-api", check_id: str = "throttled", severity=Severity.HIGH) -> Finding:
-    return Finding(
-        check_id=check_id,
-        title=f"Title of {check_id}",
+    return a_finding(
+        check_id,
+        function,
         severity=severity,
-        account=ACCOUNT,
-        region=REGION,
         message="12 of 1000 invocations throttled",
         remediation="Raise reserved concurrency.",
         docs="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
-        function_name=function,
-        function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}" if function else None,
     )
 
 
 def report(findings) -> AuditReport:
-    return AuditReport(
-        account=ACCOUNT,
-        region=REGION,
-        window=WINDOW,
-        functions_audited=len(findings),
-        functions=(),
-        findings=tuple(findings),
-        coverage_gaps=(),
-        api_calls={},
-        metric_queries={},
-    )
+    return a_report(*findings, window=WINDOW)
 
 
 # -- the buttons' value ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from healthaudit.model.report import FleetDay
 from healthaudit.publish.change import change_text
 from healthaudit.publish.charts import finding_charts, fleet_chart, series_chart
 from healthaudit.publish.digest import finding_line
+from tests.support.reports import a_finding, a_report
 from tests.support.snapshots import WINDOW, account, function, kinesis_source, log_stats
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
@@ -40,12 +41,11 @@ YESTERDAY = AuditWindow.ending_at(datetime(2026, 11, 27, 6, tzinfo=UTC))
 
 
 def finding(check_id: str, **changes) -> Finding:
-    base = dict(account=ACCOUNT, region=REGION, message="m", remediation="r", docs="", function_arn=ARN)
-    return Finding(check_id, check_id, Severity.HIGH, **{**base, "function_name": "orders-api", **changes})
+    return a_finding(check_id, **{"title": check_id, "docs": "", **changes})
 
 
 def report(window: AuditWindow, *findings: Finding) -> AuditReport:
-    return AuditReport(ACCOUNT, REGION, window, 1, (), findings, (), {}, {})
+    return a_report(*findings, window=window, functions_audited=1)
 
 
 # -- each check names its main figure, and its evidence carries it ---------------------------------
