@@ -83,8 +83,9 @@ try:
         rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 except (OSError, StopIteration):
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print("MERGE-RESULT " + json.dumps({"answer": answer, "seconds": seconds, "heap_peak_mb": heap_peak / 2**20,
-                                    "rss_peak_mb": rss_kb / 1024}))
+                                    "rss_peak_mb": rss_kb / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime}))
 """
 
 
@@ -261,7 +262,9 @@ def main() -> int:
                 verdict = "ok" if scaled["rss_peak_mb"] <= TARGET_MERGE_MB else "OVER"
                 print(
                     f"\nmerge alone at {args.merge_targets} targets ({scaled['report_bytes']:,}-byte reports):"
-                    f" {scaled['seconds']:.1f} s, peak RSS {scaled['rss_peak_mb']:.0f} MB ({verdict}: target"
+                    f" {scaled['seconds']:.1f} s ({scaled['cpu_seconds']:.1f} CPU s in the merge's process,"
+                    f" {1000 * scaled['cpu_seconds'] / args.merge_targets:.1f} ms a report),"
+                    f" peak RSS {scaled['rss_peak_mb']:.0f} MB ({verdict}: target"
                     f" <= {TARGET_MERGE_MB:.0f} MB), peak Python heap {scaled['heap_peak_mb']:.1f} MB,"
                     f" audited {scaled['answer']['targets_audited']}"
                 )

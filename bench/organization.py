@@ -22,8 +22,12 @@ concurrency, and Step Functions' state transitions. Quotas, with their sources:
 
 Assumed (no page states them; change them here): a child's own overhead (Step Functions starting it,
 AssumeRole into the member role, a Lambda cold start, writing the report to S3) TARGET_OVERHEAD_S; the plan
-and the merge PLAN_S and MERGE_S (the merge streams 4,000 reports from S3). A role that cannot be assumed
-ends its target in well under the overhead; it is counted as a full target here.
+PLAN_S; one S3 GET of a target's report S3_GET_S. A role that cannot be assumed ends its target in well under
+the overhead; it is counted as a full target here.
+
+Measured: the merge's CPU per target report, MERGE_CPU_PER_REPORT_S (`bench/org_run.py --merge-targets 4000`:
+the merge handler in a process of its own over 4,000 copies of a real 20 KB target report). The merge reads
+READS_IN_FLIGHT reports at once and parses them on one core, so the slower of the two bounds it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import quotas
 from fleet import plan_fleet
 
 from healthaudit.cost import STATE_TRANSITIONS, price_calls
+from healthaudit.fanout.merge import READS_IN_FLIGHT
 
 DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000
 LAMBDA_ACCOUNT_CONCURRENCY = 1_000
@@ -61,7 +66,37 @@ TEMPLATE_MAX_CONCURRENCY = template_max_concurrency()
 TRANSITIONS_PER_TARGET = 4  # the child's start, its audit task, its result; the Map's item (approximate)
 TARGET_OVERHEAD_S = 3.0  # assumed
 PLAN_S = 10.0  # assumed
-MERGE_S = 60.0  # assumed
+S3_GET_S = 0.1  # assumed: no page states S3's latency for a small GET
+#: 4,000 reports: 98.5 s wall, 99.2 CPU s in the merge's process on this machine (2026-12-02; 154.8 s and
+#: 39.4 ms a report before the report codec compiled its decoders once per type).
+MERGE_CPU_PER_REPORT_S = 0.025
+
+
+#: "At 1,769 MB, a function has the equivalent of one vCPU", and less CPU below it, in proportion
+#: (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html); one vCPU is taken as this machine's core.
+ONE_VCPU_MB = 1769
+
+
+def merge_memory_mb() -> int:
+    """template.yaml's MergeFunction MemorySize."""
+    from pathlib import Path
+
+    from cfnlint.decode import decode
+
+    template, _ = decode(str(Path(__file__).resolve().parents[1] / "template.yaml"))
+    return int(template["Resources"]["MergeFunction"]["Properties"]["MemorySize"])
+
+
+MERGE_MEMORY_MB = merge_memory_mb()
+
+
+def merge_seconds(targets: int) -> float:
+    """The merge's time: READS_IN_FLIGHT GETs at once, the parsing on the share of a vCPU its memory buys;
+    whichever is slower."""
+    cpu_share = min(1.0, MERGE_MEMORY_MB / ONE_VCPU_MB)
+    return targets * max(S3_GET_S / READS_IN_FLIGHT, MERGE_CPU_PER_REPORT_S / cpu_share)
+
+
 GOAL_S = 15 * 60
 AUDIT_MEMORY_MB = 1024
 #: What a target's audit writes besides its calls: the JSON and HTML reports and their latest/ pointers.
@@ -124,7 +159,7 @@ def project(accounts: int, regions: int, functions: int, max_concurrency: int) -
     rounds = math.ceil(targets / concurrency)
     scale_up = 10.0 * max(0, math.ceil(concurrency / LAMBDA_SCALING_PER_10_S) - 1)
     transitions_s = targets * TRANSITIONS_PER_TARGET / STATE_TRANSITIONS_PER_S
-    total = PLAN_S + max(rounds * audit_s + scale_up, transitions_s) + MERGE_S
+    total = PLAN_S + max(rounds * audit_s + scale_up, transitions_s) + merge_seconds(targets)
     transitions = targets * TRANSITIONS_PER_TARGET + 4
     usd = targets * audit_usd + transitions * STATE_TRANSITIONS.usd / STATE_TRANSITIONS.per
     return OrganizationRun(targets, concurrency, audit_s, total, usd, usd / targets, bound_by)
@@ -134,7 +169,7 @@ def needed_concurrency(accounts: int, regions: int, functions: int) -> int:
     """The least MaxConcurrency that meets the 15-minute goal."""
     targets = accounts * regions
     audit_s = target_audit(functions)[0] + TARGET_OVERHEAD_S
-    rounds_allowed = max(1, math.floor((GOAL_S - PLAN_S - MERGE_S) / audit_s))
+    rounds_allowed = max(1, math.floor((GOAL_S - PLAN_S - merge_seconds(targets)) / audit_s))
     return math.ceil(targets / rounds_allowed)
 
 
@@ -142,8 +177,11 @@ def print_projection(accounts: int, regions: int, sizes: list[int], concurrencie
     print(f"organization: {accounts:,} accounts x {regions} Regions = {accounts * regions:,} targets")
     print("  quotas: " + "  ".join(SOURCES) + "  (per account and Region: bench/quotas.py)")
     print(
-        f"  assumed: a child's overhead {TARGET_OVERHEAD_S:g} s, plan {PLAN_S:g} s, merge {MERGE_S:g} s,"
-        f" {TRANSITIONS_PER_TARGET} state transitions a target"
+        f"  assumed: a child's overhead {TARGET_OVERHEAD_S:g} s, plan {PLAN_S:g} s, an S3 GET {S3_GET_S:g} s,"
+        f" {TRANSITIONS_PER_TARGET} state transitions a target; measured: the merge's CPU"
+        f" {1000 * MERGE_CPU_PER_REPORT_S:g} ms a report on one core ({merge_seconds(accounts * regions):.0f} s at"
+        f" {accounts * regions:,} reports on the {MERGE_MEMORY_MB:,} MB merge function's share of a vCPU,"
+        f" {READS_IN_FLIGHT} read at once)"
     )
     rows = []
     for functions in sizes:

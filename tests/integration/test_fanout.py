@@ -184,7 +184,7 @@ def test_map_is_distributed_over_the_plan_in_s3_with_concurrency_retry_catch_and
 def test_parameter_defaults_and_schedules(resources):
     parsed, _ = decode(str(TEMPLATE))
     parameters = parsed["Parameters"]
-    # bench/organization.py: 1,000 accounts x 4 Regions need 40 to 48 children at once to finish in 15 minutes.
+    # bench/organization.py: 1,000 accounts x 4 Regions need 46 to 55 children at once to finish in 15 minutes.
     assert parameters["MaxConcurrency"]["Default"] == 60
     assert parameters["MultiAccount"]["Default"] == "false"
     single = resources["AuditFunction"]["Properties"]["Events"]["DailyAudit"]["Properties"]

@@ -226,30 +226,48 @@ def missing(slot: Slot) -> Any:
 
 
 def decode(value: Any, hint: Any) -> Any:
+    return decoder(hint)(value)
+
+
+_decoders: dict[int, tuple[Any, Callable[[Any], Any]]] = {}
+
+
+def decoder(hint: Any) -> Callable[[Any], Any]:
+    """The function that reads a JSON value as `hint`, worked out once per type: reading a report walks the same
+    few types thousands of times (a merge reads thousands of reports). Keyed by identity, as an Annotated type's
+    Wire holds a dict and does not hash; the type is kept with it, so that its id is never reused."""
+    known = _decoders.get(id(hint))
+    if known is None:
+        known = _decoders[id(hint)] = (hint, _compile(hint))
+    return known[1]
+
+
+def _compile(hint: Any) -> Callable[[Any], Any]:
     hint, _ = wire_of(hint)
     arm = optional_arm(hint)
     if arm is not None:
-        return None if value is None else decode(value, arm)
+        inner = decoder(arm)
+        return lambda value: None if value is None else inner(value)
     if hint is Any:
-        return dict(value) if isinstance(value, Mapping) else value
+        return lambda value: dict(value) if isinstance(value, Mapping) else value
     if is_record(hint):
-        return decode_record(hint, value)
+        return lambda value: decode_record(hint, value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(value)
+        return hint
     if hint is datetime:
-        return parse_iso(value)
+        return parse_iso
     if hint is date:
-        return date.fromisoformat(value)
-    if hint is bool:
-        return bool(value)
-    if hint in (int, float):
-        return hint(value)
+        return date.fromisoformat
+    if hint in (bool, int, float):
+        return hint
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (tuple, list):
-        return tuple(decode(item, args[0]) for item in value or ())
+        item = decoder(args[0])
+        return lambda value: tuple(item(element) for element in value or ())
     if origin in (dict, Mapping):
-        return {decode(key, args[0]): decode(item, args[1]) for key, item in (value or {}).items()}
-    return value
+        key, item = decoder(args[0]), decoder(args[1])
+        return lambda value: {key(k): item(v) for k, v in (value or {}).items()}
+    return lambda value: value
 
 
 def parse_iso(text: str) -> datetime:
