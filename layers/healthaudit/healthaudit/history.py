@@ -15,7 +15,8 @@ stored report has a one-line `trend.json` beside it (publish.s3, a `FleetDay`: t
 are read (about 20 GETs with the default 7-day baseline; $0.0004 per 1,000 GETs,
 https://aws.amazon.com/s3/pricing/). A day without trend.json (no audit that day, or a report stored
 before trend.json existed) is a gap, never a zero. Without s3:ListBucket a missing key would answer 403
-instead of 404 (DESIGN.md); the audit's role has it on the bucket.
+instead of 404 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"); the
+audit's role has it on the bucket.
 """
 
 from __future__ import annotations
