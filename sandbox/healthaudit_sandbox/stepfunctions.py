@@ -63,11 +63,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
-from moto.iam.models import iam_backends
-from moto.sts.models import sts_backends
 
-from healthaudit_sandbox.distributed_map import as_list, eval_child, write_results
-from healthaudit_sandbox.role_policies import _ROLE_ARN, role_allows
+from healthaudit_sandbox.distributed_map import eval_child, write_results
+from healthaudit_sandbox.role_policies import role_allows
+from healthaudit_sandbox.sts_assume import service_assume_role
 
 __all__ = [
     "ExecutionOutcome",
@@ -273,42 +272,7 @@ def service_role_credentials(role_arn: str, service: str = STATES_SERVICE) -> di
 
     https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html
     """
-    match = _ROLE_ARN.match(role_arn)
-    if not match:
-        raise ValueError(f"not an IAM role ARN: {role_arn!r}")
-    iam = iam_backends[match["account"]][match["partition"]]
-    role = next((r for r in iam.roles.values() if r.arn == role_arn), None)
-    if role is None:
-        raise ValueError(f"role {role_arn} does not exist")
-    if not _trusts_service(role.assume_role_policy_document, service):
-        raise ValueError(f"role {role_arn} does not trust {service}")
-    session = sts_backends[match["account"]][match["partition"]].assume_role(
-        region_name="us-east-1",
-        role_session_name=service.split(".")[0],
-        role_arn=role_arn,
-        policy="",
-        duration=3600,
-        external_id="",
-    )
-    return {
-        "aws_access_key_id": session.access_key_id,
-        "aws_secret_access_key": session.secret_access_key,
-        "aws_session_token": session.session_token,
-    }
-
-
-def _trusts_service(document: Any, service: str) -> bool:
-    if isinstance(document, str):
-        from urllib.parse import unquote
-
-        document = json.loads(document if document.lstrip().startswith("{") else unquote(document))
-    for statement in as_list(document.get("Statement")):
-        principal = statement.get("Principal") or {}
-        services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
-        actions = as_list(statement.get("Action"))
-        if statement.get("Effect") == "Allow" and service in services and "sts:AssumeRole" in actions:
-            return True
-    return False
+    return service_assume_role(role_arn, service, session_name=service.split(".")[0])
 
 
 def _role_credentials(role_arn: str) -> dict[str, str]:

@@ -59,6 +59,7 @@ __all__ = [
     "conditions_hold",
     "install_sts_assume_role",
     "lambda_service_assume_role",
+    "service_assume_role",
     "organization_id",
     "principal_arn",
     "trust_allows",
@@ -108,10 +109,22 @@ def install_sts_assume_role() -> None:
 
 
 def lambda_service_assume_role(role_arn: str, session_name: str) -> dict[str, str]:
-    """Credentials of a session of `role_arn` as the Lambda service gets them for a function.
+    """Credentials of a session of `role_arn` as the Lambda service gets them for a function, as the
+    environment variables Lambda sets."""
+    session = service_assume_role(role_arn, "lambda.amazonaws.com", session_name)
+    return {
+        "AWS_ACCESS_KEY_ID": session["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": session["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": session["aws_session_token"],
+    }
 
-    The role must exist and trust the service principal ``lambda.amazonaws.com``; the session is
-    issued by moto's STS backend directly, since no API caller stands for the service.
+
+def service_assume_role(role_arn: str, service: str, session_name: str) -> dict[str, str]:
+    """A session of `role_arn` as STS issues it to an AWS service (``lambda.amazonaws.com``,
+    ``states.amazonaws.com``), as boto3 client arguments.
+
+    The role must exist and trust the service principal with an Allow on ``sts:AssumeRole``; the session
+    is issued by moto's STS backend directly, since no API caller stands for the service.
     """
     match = _ROLE_ARN.match(role_arn)
     if not match:
@@ -120,8 +133,8 @@ def lambda_service_assume_role(role_arn: str, session_name: str) -> dict[str, st
     role = next((r for r in iam.roles.values() if r.arn == role_arn), None)
     if role is None:
         raise ValueError(f"role {role_arn} does not exist")
-    if not _trusts_lambda(role.assume_role_policy_document):
-        raise ValueError(f"role {role_arn} does not trust lambda.amazonaws.com")
+    if not _trusts_service(role.assume_role_policy_document, service):
+        raise ValueError(f"role {role_arn} does not trust {service}")
     from moto.sts.models import sts_backends
 
     session = sts_backends[match["account"]][match["partition"]].assume_role(
@@ -133,18 +146,19 @@ def lambda_service_assume_role(role_arn: str, session_name: str) -> dict[str, st
         external_id="",
     )
     return {
-        "AWS_ACCESS_KEY_ID": session.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
-        "AWS_SESSION_TOKEN": session.session_token,
+        "aws_access_key_id": session.access_key_id,
+        "aws_secret_access_key": session.secret_access_key,
+        "aws_session_token": session.session_token,
     }
 
 
-def _trusts_lambda(document: Any) -> bool:
+def _trusts_service(document: Any, service: str) -> bool:
     if isinstance(document, str):
         document = json.loads(document if document.lstrip().startswith("{") else unquote(document))
     return any(
         statement.get("Effect") == "Allow"
-        and "lambda.amazonaws.com" in _as_list((statement.get("Principal") or {}).get("Service", []))
+        and isinstance(statement.get("Principal") or {}, dict)
+        and service in _as_list((statement.get("Principal") or {}).get("Service", []))
         and _action_matches(statement)
         for statement in _as_list(document.get("Statement", []))
     )
