@@ -542,14 +542,8 @@ def fresh_parameter_providers():
 def auditor_env(sandbox, monkeypatch, fresh_parameter_providers):
     """The auditor account's deployed functions' environment: bucket, Slack secret, config, member role."""
     session = sandbox.session_for_account(AUDITOR, region=HOME)
-    credentials = session.get_credentials().get_frozen_credentials()
+    aim_environment_at(session, sandbox.endpoint, HOME, monkeypatch)
     for name, value in {
-        "AWS_ENDPOINT_URL": sandbox.endpoint,
-        "AWS_ACCESS_KEY_ID": credentials.access_key,
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-        "AWS_SESSION_TOKEN": credentials.token,
-        "AWS_REGION": HOME,
-        "AWS_DEFAULT_REGION": HOME,
         "HEALTHAUDIT_MEMBER_ROLE_NAME": ROLE,
         "HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID": EXTERNAL_ID,
         "HEALTHAUDIT_MAX_CONCURRENCY": "10",

@@ -19,7 +19,7 @@ from healthaudit_sandbox.fleet import seed_fleet
 from healthaudit_sandbox.planted_problems import demo_fleet
 from healthaudit_sandbox.stepfunctions import executing_state_machines, run_execution, serving
 from tests.support.clock import AT, day, iso
-from tests.support.deployment import provisioned
+from tests.support.deployment import aim_environment_at, provisioned
 from tests.support.stack_roles import STATES_TRUST, create_role, member_role_policies
 from tests.support.state_machine import deployed_state_machine
 
@@ -63,14 +63,8 @@ def auditor(sandbox, monkeypatch):
     from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
     session = sandbox.session_for_account(AUDITOR, region=HOME)
-    credentials = session.get_credentials().get_frozen_credentials()
+    aim_environment_at(session, sandbox.endpoint, HOME, monkeypatch)
     for name, value in {
-        "AWS_ENDPOINT_URL": sandbox.endpoint,
-        "AWS_ACCESS_KEY_ID": credentials.access_key,
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-        "AWS_SESSION_TOKEN": credentials.token,
-        "AWS_REGION": HOME,
-        "AWS_DEFAULT_REGION": HOME,
         "HEALTHAUDIT_MEMBER_ROLE_NAME": ROLE,
         "HEALTHAUDIT_MEMBER_ROLE_EXTERNAL_ID": EXTERNAL_ID,
         "HEALTHAUDIT_MAX_CONCURRENCY": "4",
