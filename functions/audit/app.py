@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from healthaudit.collect.clients import AwsClients
+from healthaudit.collect.clients import AwsClients, function_session
 from healthaudit.config import apply_run_overrides, config_from_environment
 from healthaudit.events import AuditEvent, InvalidEvent, parse_audit_event, parse_target_event
 from healthaudit.fanout.assume import AssumeRoleFailed, assume
@@ -65,8 +65,8 @@ def audit_this_account(event: AuditEvent, time_left: Callable[[], float]) -> dic
         # A manual run posts only when asked: its detail's notify defaults to off.
         config, notify = apply_run_overrides(config, {"notify": False, **event.detail})
         manual_run = manual_run_id(event)
-    region = os.environ.get("AWS_REGION") or boto3.Session().region_name
-    clients = AwsClients(boto3.Session(), region=region)
+    region = os.environ.get("AWS_REGION") or function_session().region_name
+    clients = AwsClients(function_session(), region=region)
 
     started = time.monotonic()
     # The notify function posts the digest when the report lands in S3, so Slack never delays a report.
@@ -111,7 +111,7 @@ def audit_target(event: dict, time_left: Callable[[], float]) -> dict:
         logger.warning("target not audited", extra={"reason": str(failure)})
         return {"target": target.to_dict(), "error": {"Error": "AssumeRoleFailed", "Cause": str(failure)}}
     config = config_from_environment(os.environ, read_parameter=parameters.get_parameter)
-    clients = AwsClients(member, region=target.region)
+    clients = AwsClients(function_session(), region=target.region, credentials=member)
 
     started = time.monotonic()
     report, outcome = audit_and_publish(

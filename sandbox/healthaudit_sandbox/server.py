@@ -10,11 +10,14 @@ moto where it departs from the AWS documentation.
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 import urllib.request
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from healthaudit_sandbox import fidelity
 
@@ -39,10 +42,43 @@ def _loopback_host(host: str) -> str:
     return host
 
 
+class _SharedSdkData(botocore.loaders.Loader):
+    """botocore's data loader, one for every session this process makes for the sandbox.
+
+    A Session parses the SDK's endpoints and service models anew (about a megabyte of JSON a
+    service); made per account, per Region and per handler run, sessions spent most of an
+    organization run's time there. The data is read-only, so one loader serves them all. boto3
+    appends its own data folder to a session's loader: ``search_paths`` hands out a copy, so that
+    append cannot grow the shared list, and the folder is on it from the start.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(extra_search_paths=[os.path.join(os.path.dirname(boto3.__file__), "data")])
+
+    @property
+    def search_paths(self) -> list[str]:
+        return list(self._search_paths)
+
+
+_SDK_DATA = _SharedSdkData()
+
+
+def _botocore_session() -> botocore.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _SDK_DATA)
+    return core
+
+
+def sdk_session(**kwargs: Any) -> boto3.Session:
+    """``boto3.Session(**kwargs)``, on the process's one copy of the SDK's parsed data."""
+    return boto3.Session(botocore_session=_botocore_session(), **kwargs)
+
+
 class SandboxSession(boto3.Session):
     """A boto3 Session whose clients and resources go to the sandbox unless told otherwise."""
 
     def __init__(self, *, endpoint_url: str, **kwargs: Any) -> None:
+        kwargs.setdefault("botocore_session", _botocore_session())
         super().__init__(**kwargs)
         self.endpoint_url = endpoint_url
 
@@ -55,6 +91,31 @@ class SandboxSession(boto3.Session):
         if len(args) < 5:
             kwargs.setdefault("endpoint_url", self.endpoint_url)
         return super().resource(service_name, *args, **kwargs)
+
+
+def _dispatcher(create_app: Any) -> Any:
+    """moto's DomainDispatcherApplication, with the names of moto's backends read once.
+
+    moto 5.2.5's ``get_backend_for_host`` lists moto's package folder (os.listdir, then isdir on each
+    of some 200 entries) for every request, twice when the Host header is an address, as ours always
+    is: a tenth of an organization run's time. The folder does not change while the server runs;
+    the answers are moto's own otherwise.
+    """
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    modules = frozenset(backends.list_of_moto_modules())
+
+    class Dispatcher(DomainDispatcherApplication):
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host is None or host == "moto_api" or host in modules:
+                return host
+            for backend, pattern in self.backend_url_patterns:
+                if pattern.match(f"http://{host}"):
+                    return backend
+            return None
+
+    return Dispatcher(create_app)
 
 
 class Sandbox:
@@ -78,7 +139,7 @@ class Sandbox:
         if self._server is not None:
             return self
         fidelity.install()
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
         handler = MotoRequestHandler
@@ -89,7 +150,7 @@ class Sandbox:
                     pass  # one stderr line per AWS call drowns test and demo output; errors still log
 
             handler = QuietRequestHandler
-        app = DomainDispatcherApplication(create_backend_app)
+        app = _dispatcher(create_backend_app)
         # make_server binds the socket now, so the port (even port 0) is known before serving starts.
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="healthaudit-sandbox", daemon=True)
@@ -139,7 +200,7 @@ class Sandbox:
         """
         if not (len(account_id) == 12 and account_id.isdigit()):
             raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
-        bootstrap = boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
+        bootstrap = sdk_session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
         sts = bootstrap.client("sts", endpoint_url=self.endpoint)
         credentials = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{SANDBOX_ROLE_NAME}", RoleSessionName="sandbox"

@@ -503,6 +503,28 @@ def test_assume_failure_is_an_assume_role_failed_naming_the_role(sandbox):
         assume(auditor.client("sts"), target, EXTERNAL_ID)
 
 
+def test_assumed_credentials_act_in_each_member_account_through_one_session(sandbox):
+    """The audit makes every target's clients from its own session, with the member's credentials."""
+    from healthaudit.collect.clients import AwsClients
+    from healthaudit.fanout.assume import assume
+
+    auditor = sandbox.session_for_account("710000000210", region=HOME)
+    members = ("710000000211", "710000000212")
+    for member in members:
+        iam = sandbox.session_for_account(member, region=HOME).client("iam")
+        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=trust_policy("arn:aws:iam::710000000210:root"))
+    sts = auditor.client("sts")
+    acting = []
+    for member, region in zip(members, REGIONS, strict=True):
+        credentials = assume(sts, Target(member, region, f"arn:aws:iam::{member}:role/{ROLE}"), EXTERNAL_ID)
+        assert credentials.secret_access_key not in repr(credentials)
+        assert credentials.session_token not in repr(credentials)
+        clients = AwsClients(auditor, region=region, credentials=credentials)
+        acting.append((clients.account_id(), clients.client("lambda").meta.region_name))
+    assert acting == list(zip(members, REGIONS, strict=True))
+    assert auditor.client("sts").get_caller_identity()["Account"] == "710000000210"  # the session keeps its own
+
+
 # -- the fan-out end to end ----------------------------------------------------------------------
 
 AUDITOR = "710000000001"

@@ -94,6 +94,45 @@ def test_session_acts_in_its_account(sandbox):
     assert session.client("sts").get_caller_identity()["Account"] == "900000000999"
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        None,
+        "moto_api",
+        "s3",
+        "awslambda",
+        "127.0.0.1:5000",
+        "localhost",
+        "lambda.eu-west-1.amazonaws.com",
+        "monitoring.us-east-1.amazonaws.com",
+        "a-bucket.s3.eu-west-1.amazonaws.com",
+        "no-such-service.eu-west-1.amazonaws.com",
+        "example.com",
+    ],
+)
+def test_request_dispatch_picks_the_backend_moto_would(host):
+    """The sandbox reads moto's backend names once; each Host header still reaches moto's own backend."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from healthaudit_sandbox.server import _dispatcher
+
+    assert _dispatcher(create_backend_app).get_backend_for_host(host) == DomainDispatcherApplication(
+        create_backend_app
+    ).get_backend_for_host(host)
+
+
+def test_sessions_share_parsed_sdk_data_without_growing_its_search_paths(sandbox):
+    from healthaudit_sandbox.server import sdk_session
+
+    first, second = sandbox.session_for_account("900000000998", REGION), sdk_session(region_name=REGION)
+    loader = first._loader  # boto3 keeps its session's data loader here
+    assert second._loader is loader
+    paths = loader.search_paths
+    sdk_session(region_name="us-east-1").client("lambda")
+    assert loader.search_paths == paths
+    assert len(set(paths)) == len(paths)
+
+
 def test_accounts_are_isolated(sandbox, aws):
     other = _other_account(sandbox)
     aws.client("s3").create_bucket(Bucket="only-in-a", CreateBucketConfiguration={"LocationConstraint": REGION})

@@ -18,7 +18,9 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
 
+from healthaudit_sandbox.server import sdk_session
 from tests.support.stack_roles import FUNCTIONS, ROOT
 
 _CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
@@ -81,9 +83,15 @@ _roles = _ExecutionRoles()
 
 
 def _forget_default_clients() -> None:
-    """boto3's default session and Powertools' parameter providers keep the credentials they first saw."""
-    boto3.DEFAULT_SESSION = None
+    """boto3's default session and Powertools' parameter providers keep the credentials they first saw.
+
+    The new default session, and the SSM provider's (Powertools would make one of its own), read
+    their credentials from the environment as boto3's would, but share the process's parsed SDK data
+    (healthaudit_sandbox.server.sdk_session) rather than parse it again at every handler run.
+    """
+    boto3.DEFAULT_SESSION = sdk_session()
     DEFAULT_PROVIDERS.clear()
+    DEFAULT_PROVIDERS["ssm"] = SSMProvider(boto3_session=sdk_session())
 
 
 @contextmanager

@@ -50,20 +50,55 @@ class CallCounter:
                 self.errors[event_name.rsplit(".", 1)[-1]] += 1
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Temporary credentials for another account (an assumed role's); the secrets never print."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+
+    def client_arguments(self) -> dict[str, str]:
+        return {
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "aws_session_token": self.session_token,
+        }
+
+
+def function_session() -> boto3.Session:
+    """boto3's default session, the one ``boto3.client`` uses, with the function's own credentials.
+
+    It lives as long as the execution environment, and with it the SDK data it has parsed (endpoints,
+    service models): a Session made per target would parse them again for every target audited.
+    """
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
+
+
 class AwsClients:
     """One home for the boto3 clients that the collectors and publishers use for a target.
 
-    Once the time left, as :meth:`watch` passes it on, falls below HURRY_SECONDS, :meth:`client`
-    hands out clients that retry less: fetch a client where it is used, not once for a whole audit.
+    With ``credentials`` (a member account's), the clients act with them, made from ``session`` all
+    the same, so they share its parsed SDK data. Once the time left, as :meth:`watch` passes it on,
+    falls below HURRY_SECONDS, :meth:`client` hands out clients that retry less: fetch a client where
+    it is used, not once for a whole audit.
     """
 
     def __init__(
-        self, session: boto3.Session, region: str, endpoint_url: str | None = None, config: Config = RETRY_CONFIG
+        self,
+        session: boto3.Session,
+        region: str,
+        endpoint_url: str | None = None,
+        config: Config = RETRY_CONFIG,
+        credentials: Credentials | None = None,
     ):
         self.session = session
         self.region = region
         self.endpoint_url = endpoint_url
         self.config = config
+        self.credentials = credentials
         self.counter = CallCounter()
         self._clients: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()
@@ -88,6 +123,8 @@ class AwsClients:
                 kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
+                if self.credentials:
+                    kwargs.update(self.credentials.client_arguments())
                 client = self.session.client(service, **kwargs)
                 client.meta.events.register("before-call", self.counter.on_call)
                 # Registered first, so botocore's own retry handler still decides whether to retry.

@@ -1,4 +1,4 @@
-"""The audit of one target: a boto3 Session in the target's account through its audit role.
+"""The audit of one target: temporary credentials in the target's account through its audit role.
 
 The role's external ID is the audit function's own configuration: it is never in a target, so never
 in the Map's items, the execution history, logs or traces.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from ..collect.clients import Credentials
 from ..model import Target
 
 SESSION_NAME = "healthaudit"
@@ -20,8 +20,8 @@ class AssumeRoleFailed(RuntimeError):
     """The target's audit role could not be assumed: the target is reported as not audited."""
 
 
-def assume(sts: Any, target: Target, external_id: str | None = None) -> boto3.Session:
-    """A Session acting in the target's account and region through its audit role.
+def assume(sts: Any, target: Target, external_id: str | None = None) -> Credentials:
+    """Credentials acting in the target's account through its audit role (hand them to AwsClients).
 
     https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html; ``external_id`` is the
     audit function's own configuration (the member role's trust policy requires it), sent when set.
@@ -38,9 +38,4 @@ def assume(sts: Any, target: Target, external_id: str | None = None) -> boto3.Se
                 ": "
             )
         ) from None
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=target.region,
-    )
+    return Credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
