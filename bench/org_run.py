@@ -22,29 +22,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from healthaudit.publish.digest import failure_reason  # noqa: E402
 from healthaudit_sandbox import Sandbox  # noqa: E402
 from healthaudit_sandbox.fleet import seed_fleet  # noqa: E402
 from healthaudit_sandbox.planted_problems import demo_fleet  # noqa: E402
-from healthaudit_sandbox.stepfunctions import executing_state_machines, run_execution, serving  # noqa: E402
+from healthaudit_sandbox.server import account_session  # noqa: E402
+from healthaudit_sandbox.stepfunctions import run_execution  # noqa: E402
 from tests.support.clock import AT, iso  # noqa: E402
 from tests.support.deployment import CHANNEL, provision  # noqa: E402
+from tests.support.execution_environments import ExecutionEnvironments  # noqa: E402
 from tests.support.stack_roles import (  # noqa: E402
     FUNCTIONS,
     create_role,
-    create_state_machine,
-    function_arn,
     member_role_policies,
 )
-from tests.support.state_machine import function_handler  # noqa: E402
+from tests.support.state_machine import deployed_state_machine  # noqa: E402
 
 HOME = "eu-west-1"
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2")
@@ -111,17 +116,24 @@ def merge_in_child(stack: dict, event: dict, environment: dict[str, str]) -> dic
     return json.loads(lines[-1].removeprefix("MERGE-RESULT "))
 
 
-def seed_organization(sandbox: Sandbox, accounts: list[str], with_role: set[str], regions: tuple[str, ...]) -> None:
+def seed_account(endpoint: str, at: datetime, regions: tuple[str, ...], account: str) -> None:
+    """One member account with the role: its small fleet in every Region, and the member role (in a seeding
+    process of its own, talking to the sandbox over HTTP as any client does)."""
     fleet = [fn for fn in demo_fleet() if fn.name in FLEET_NAMES]
-    for account in accounts:
-        if account not in with_role:
-            continue  # never read: the audit cannot assume a role there
-        for region in regions:
-            seed_fleet(sandbox.session_for_account(account, region=region), AT, fleet)
-        session = sandbox.session_for_account(account, region=HOME)
-        parameters = {"AuditorAccountId": AUDITOR, "RoleName": ROLE, "ExternalId": EXTERNAL_ID}
-        trust, documents = member_role_policies(account, HOME, parameters)
-        create_role(session.client("iam"), ROLE, trust, documents)
+    for region in regions:
+        seed_fleet(account_session(endpoint, account, region), at, fleet)
+    session = account_session(endpoint, account, HOME)
+    parameters = {"AuditorAccountId": AUDITOR, "RoleName": ROLE, "ExternalId": EXTERNAL_ID}
+    trust, documents = member_role_policies(account, HOME, parameters)
+    create_role(session.client("iam"), ROLE, trust, documents)
+
+
+def seed_organization(endpoint: str, with_role: list[str], regions: tuple[str, ...], processes: int) -> None:
+    """The accounts without the role hold nothing: the audit cannot assume a role there."""
+    seed = partial(seed_account, endpoint, AT, regions)
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        for _ in pool.imap_unordered(seed, with_role, chunksize=4):
+            pass
 
 
 def function_environment(sandbox: Sandbox, stack: dict, concurrency: int) -> dict[str, str]:
@@ -142,22 +154,27 @@ def function_environment(sandbox: Sandbox, stack: dict, concurrency: int) -> dic
     }
 
 
-def run_organization(sandbox: Sandbox, stack: dict, environment: dict, accounts: list[str], regions) -> dict:
-    """template.yaml's state machine over the organization; the merge in a child process."""
+def run_organization(
+    sandbox: Sandbox, stack: dict, environment: dict, accounts: list[str], regions, environments: int
+) -> dict:
+    """template.yaml's state machine over the organization: the audits in `environments` execution
+    environments of their own, the merge in a child process."""
     merged: dict = {}
 
     def merge(event, _request_id):
         merged.update(merge_in_child(stack, event, environment))
         return merged["answer"]
 
-    handlers = {function_arn(stack, FUNCTIONS[f]): function_handler(stack, f) for f in ("plan", "audit")}
-    handlers[function_arn(stack, FUNCTIONS["merge"])] = merge
+    audit_environment = {**environment, **stack["credentials"][FUNCTIONS["audit"]]}
     execution_input = {"time": iso(AT), "targets": {"accounts": ",".join(accounts), "regions": ",".join(regions)}}
-    with executing_state_machines(sandbox.endpoint), serving(handlers):
-        machine = create_state_machine(stack["session"], stack, {"MultiAccount": "true"})
-        started = time.monotonic()
-        outcome = run_execution(stack["session"].client("stepfunctions"), machine, execution_input, timeout=6 * 3600)
-        seconds = time.monotonic() - started
+    with ExecutionEnvironments(stack, "audit", audit_environment, size=environments) as audit:
+        machines = deployed_state_machine(sandbox, stack, {"MultiAccount": "true"}, {"audit": audit, "merge": merge})
+        with machines as machine:
+            started = time.monotonic()
+            outcome = run_execution(
+                stack["session"].client("stepfunctions"), machine, execution_input, timeout=6 * 3600
+            )
+            seconds = time.monotonic() - started
     if outcome.status != "SUCCEEDED":
         raise RuntimeError(f"the execution {outcome.status}: {outcome.error}: {outcome.cause}")
     return {"seconds": seconds, "output": outcome.output, "merge": merged}
@@ -207,6 +224,8 @@ def main() -> int:
     parser.add_argument("--regions", type=int, default=len(REGIONS), choices=range(1, len(REGIONS) + 1))
     parser.add_argument("--without-role", type=float, default=0.3, help="share of accounts without the member role")
     parser.add_argument("--concurrency", type=int, default=40, help="the MaxConcurrency parameter")
+    parser.add_argument("--environments", type=int, default=2, help="the audit function's execution environments")
+    parser.add_argument("--processes", type=int, default=2, help="processes seeding the member accounts")
     parser.add_argument("--merge-targets", type=int, default=4000, help="the merge alone at this size (0: skip)")
     args = parser.parse_args()
 
@@ -223,7 +242,7 @@ def main() -> int:
 
     with Sandbox() as sandbox:
         started = time.monotonic()
-        seed_organization(sandbox, accounts, with_role, regions)
+        seed_organization(sandbox.endpoint, [a for a in accounts if a in with_role], regions, args.processes)
         seeding = time.monotonic() - started
         print(
             f"seeded {len(accounts)} accounts x {len(regions)} Regions ({without} without the member role)"
@@ -242,7 +261,7 @@ def main() -> int:
         with provision(session, HOME, multi_account=True) as stack:
             environment = function_environment(sandbox, stack, args.concurrency)
             os.environ.update(environment)
-            run = run_organization(sandbox, stack, environment, accounts, regions)
+            run = run_organization(sandbox, stack, environment, accounts, regions, args.environments)
             output, merge = run["output"], run["merge"]
             targets = len(accounts) * len(regions)
             print(
@@ -253,10 +272,22 @@ def main() -> int:
                 f"  audited {output['targets_audited']}, not audited {output['targets_not_audited']},"
                 f" digest {output['slack']}, {len(stack['slack'].messages)} Slack message(s)"
             )
+            seeded = max(1, len(with_role) * len(regions))
+            print(
+                f"  sandbox seconds a target: {run['seconds'] / targets:.2f}"
+                f" (seeding: {seeding / seeded:.2f} an account-Region with the role)"
+            )
             print(
                 f"  merge: {merge['seconds']:.1f} s, peak RSS {merge['rss_peak_mb']:.0f} MB,"
                 f" peak Python heap {merge['heap_peak_mb']:.1f} MB"
             )
+            consolidated = json.loads(
+                stack["s3"].get_object(Bucket=stack["bucket"], Key=output["report_key"])["Body"].read()
+            )
+            reasons = Counter(failure_reason(failure["error"]) for failure in consolidated["not_audited"])
+            print(f"  the consolidated report ({output['report_key']}) lists the targets not audited:")
+            for reason, count in reasons.most_common():
+                print(f"    {count:>5}  {reason}")
             if args.merge_targets:
                 scaled = merge_at_scale(stack, environment, args.merge_targets)
                 verdict = "ok" if scaled["rss_peak_mb"] <= TARGET_MERGE_MB else "OVER"

@@ -93,6 +93,34 @@ class SandboxSession(boto3.Session):
         return super().resource(service_name, *args, **kwargs)
 
 
+def account_session(endpoint: str, account_id: str, region: str) -> SandboxSession:
+    """A boto3 Session acting in ``account_id`` and ``region``, every client bound to the sandbox at ``endpoint``
+    (from any process).
+
+    moto decides the account of a request from its access key; keys issued by STS AssumeRole
+    belong to the account of the assumed role, so assuming a role in the target account gives
+    credentials that act there.
+    """
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+    bootstrap = sdk_session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
+    sts = bootstrap.client("sts", endpoint_url=endpoint)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{SANDBOX_ROLE_NAME}", RoleSessionName="sandbox"
+    )["Credentials"]
+    session = SandboxSession(
+        endpoint_url=endpoint,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+    acting_as = session.client("sts").get_caller_identity()["Account"]
+    if acting_as != account_id:  # pragma: no cover - guards against a moto behaviour change
+        raise RuntimeError(f"sandbox credentials act in account {acting_as}, expected {account_id}")
+    return session
+
+
 def _dispatcher(create_app: Any) -> Any:
     """moto's DomainDispatcherApplication, with the names of moto's backends read once.
 
@@ -192,30 +220,8 @@ class Sandbox:
     # -- accounts --------------------------------------------------------------------------------
 
     def session_for_account(self, account_id: str, region: str) -> SandboxSession:
-        """A boto3 Session acting in ``account_id`` and ``region``, every client bound to this sandbox.
-
-        moto decides the account of a request from its access key; keys issued by STS AssumeRole
-        belong to the account of the assumed role, so assuming a role in the target account gives
-        credentials that act there.
-        """
-        if not (len(account_id) == 12 and account_id.isdigit()):
-            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
-        bootstrap = sdk_session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region)
-        sts = bootstrap.client("sts", endpoint_url=self.endpoint)
-        credentials = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/{SANDBOX_ROLE_NAME}", RoleSessionName="sandbox"
-        )["Credentials"]
-        session = SandboxSession(
-            endpoint_url=self.endpoint,
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
-        acting_as = session.client("sts").get_caller_identity()["Account"]
-        if acting_as != account_id:  # pragma: no cover - guards against a moto behaviour change
-            raise RuntimeError(f"sandbox credentials act in account {acting_as}, expected {account_id}")
-        return session
+        """A boto3 Session acting in ``account_id`` and ``region``, every client bound to this sandbox."""
+        return account_session(self.endpoint, account_id, region)
 
     def set_account_concurrency_limit(self, account_id: str, region: str, limit: int) -> None:
         """Set the concurrency quota that Lambda GetAccountSettings reports for this account and Region."""

@@ -16,9 +16,11 @@ not document). Eight things it does not do as AWS does, closed here by :func:`in
   (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html). A handler
   that raises answers as Lambda does for an unhandled error: ``FunctionError: Unhandled`` and the error
   document ``{errorMessage, errorType, requestId, stackTrace}``
-  (https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html). Invocations run one at a time:
-  handlers in one process share os.environ and boto3's default session, which Lambda's execution
-  environments never share; the order of the Map's children is not observable in their results.
+  (https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html). Invocations of handlers in
+  this process run one at a time: they share os.environ and boto3's default session, which Lambda's
+  execution environments never share; the order of the Map's children is not observable in their
+  results. A handler whose ``own_process`` attribute is true keeps its execution environments in
+  processes of their own (tests.support.execution_environments) and runs beside the others.
 * **Its S3 calls** (the ItemReader's GetObject, the ResultWriter's PutObject) go to moto's default
   account with made-up keys. Here they go to the sandbox's endpoint with credentials of the state
   machine's role, issued as STS issues them to ``states.amazonaws.com``, so the sandbox authorizes them
@@ -54,7 +56,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -85,7 +87,7 @@ STATES_SERVICE = "states.amazonaws.com"
 
 _install_lock = threading.Lock()
 _installed = False
-_invocation_lock = threading.Lock()  # one in-process invocation at a time (module docstring)
+_invocation_lock = threading.Lock()  # one invocation in this process at a time (module docstring)
 _state_lock = threading.Lock()
 _handlers: dict[str, LambdaHandler] = {}
 _endpoint: list[str] = []
@@ -344,7 +346,7 @@ class _InProcessLambda:
             )
         event = json.loads(Payload) if Payload else {}
         response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
-        with _invocation_lock:
+        with nullcontext() if getattr(handler, "own_process", False) else _invocation_lock:
             try:
                 result = handler(event, request_id)
             except Exception as error:  # noqa: BLE001 - Lambda answers any unhandled error this way

@@ -20,7 +20,8 @@ from healthaudit_sandbox.planted_problems import demo_fleet
 from healthaudit_sandbox.stepfunctions import executing_state_machines, run_execution, serving
 from tests.support.clock import AT, day, iso
 from tests.support.deployment import aim_environment_at, provisioned
-from tests.support.stack_roles import STATES_TRUST, create_role, member_role_policies
+from tests.support.execution_environments import ExecutionEnvironments
+from tests.support.stack_roles import FUNCTIONS, STATES_TRUST, create_role, member_role_policies
 from tests.support.state_machine import deployed_state_machine
 
 HOME = "eu-west-1"
@@ -153,6 +154,34 @@ def test_an_organization_runs_through_the_templates_definition_into_one_report_a
     for account in WITHOUT_ROLE:
         assert account in blocks  # the failures are listed
     assert f"{len(WITHOUT_ROLE) * len(REGIONS)} not audited" in digest["text"]
+
+
+def test_audits_in_execution_environments_of_their_own_run_beside_each_other_to_the_same_run(
+    sandbox, organization, auditor
+):
+    """bench/org_run.py runs the audits in processes of their own (tests.support.execution_environments),
+    as Lambda runs concurrent invocations: the run is the one above, and an unhandled error in an
+    environment is the handler's own, by its type's name."""
+    credentials = auditor["credentials"][FUNCTIONS["audit"]]
+    execution_input = {"time": iso(AT), "targets": {"accounts": ",".join(ACCOUNTS), "regions": ",".join(REGIONS)}}
+    with ExecutionEnvironments(auditor, "audit", credentials, size=2) as audit:
+        with pytest.raises(RuntimeError, match="event.target") as caught:
+            audit({"target": {"account": "not-an-account"}, "time": iso(AT)}, "request-with-a-bad-target")
+        assert type(caught.value).__name__ == "ConfigError"  # Target.from_dict names the field it refuses
+        with deployed_state_machine(sandbox, auditor, {"MultiAccount": "true"}, {"audit": audit}) as machine:
+            outcome = run_execution(auditor["session"].client("stepfunctions"), machine, execution_input)
+
+    assert (outcome.status, outcome.error, outcome.cause) == ("SUCCEEDED", None, None)
+    assert outcome.output == {
+        "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
+        "targets_audited": len(WITH_ROLE) * len(REGIONS),
+        "targets_not_audited": len(WITHOUT_ROLE) * len(REGIONS),
+        "slack": "posted",
+    }
+    consolidated = _stored(auditor, outcome.output["report_key"])
+    for target in consolidated["targets"]:
+        assert target["functions_audited"] == len(FLEET_NAMES)
+        assert {"fraud-scoring", "audit-trail"} <= {f["function_name"] for f in target["worst_findings"]}
 
 
 # -- the 256 KiB cap on a state's payload ------------------------------------------------------------
@@ -336,3 +365,40 @@ def test_a_child_failing_past_its_catch_is_written_to_failed_and_read_back_as_no
         TargetResult("111111111111", HOME, error="no report"),  # succeeded, without a report key
         TargetResult("222222222222", "?", error=cause),
     ]
+
+
+# -- CreateStateMachine's idempotency ------------------------------------------------------------------
+
+_PASS = _definition({"Done": {"Type": "Pass", "End": True}}, "Done")
+
+
+@pytest.mark.parametrize(
+    "change, refused",
+    [
+        ({}, False),
+        ({"roleArn": "other"}, False),  # ignored, and not updated
+        ({"definition": _definition({"Other": {"Type": "Pass", "End": True}}, "Other")}, True),
+        ({"type": "EXPRESS"}, True),
+        ({"tracingConfiguration": {"enabled": True}}, True),
+    ],
+)
+def test_create_state_machine_again_is_idempotent_only_for_the_same_machine(sandbox, change, refused):
+    """https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html: the check
+    is on name, definition, type, logging, tracing and encryption; a different roleArn is ignored."""
+    session = sandbox.session_for_account("730000000098", region=HOME)
+    iam, sfn = session.client("iam"), session.client("stepfunctions")
+    roles = {
+        name: create_role(iam, f"states-{name}-{uuid.uuid4().hex[:8]}", STATES_TRUST, []) for name in ("one", "other")
+    }
+    first = {"name": f"again-{uuid.uuid4().hex[:12]}", "definition": _PASS, "roleArn": roles["one"]}
+    arn = sfn.create_state_machine(**first)["stateMachineArn"]
+    again = {**first, **change}
+    if "roleArn" in change:
+        again["roleArn"] = roles[change["roleArn"]]
+    if refused:
+        with pytest.raises(sfn.exceptions.StateMachineAlreadyExists):
+            sfn.create_state_machine(**again)
+    else:
+        assert sfn.create_state_machine(**again)["stateMachineArn"] == arn
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert (described["definition"], described["roleArn"]) == (_PASS, roles["one"])

@@ -33,8 +33,17 @@ def function_handler(stack: dict[str, Any], folder: str) -> LambdaHandler:
 
 
 @contextmanager
-def deployed_state_machine(sandbox: Any, stack: dict[str, Any], parameters: dict[str, str]) -> Iterator[str]:
-    """Inside, the template's AuditStateMachine exists in the stack's account and executes: its ARN."""
-    handlers = {function_arn(stack, FUNCTIONS[f]): function_handler(stack, f) for f in STATE_MACHINE_FUNCTIONS}
-    with executing_state_machines(sandbox.endpoint), serving(handlers):
-        yield create_state_machine(stack["session"], stack, parameters)
+def deployed_state_machine(
+    sandbox: Any, stack: dict[str, Any], parameters: dict[str, str], handlers: dict[str, LambdaHandler] | None = None
+) -> Iterator[str]:
+    """Inside, the template's AuditStateMachine exists in the stack's account and executes: its ARN. Its
+    functions run in this process unless `handlers` (by functions/ folder) says otherwise. On the way out
+    it is deleted, as deleting the stack deletes it: a later stack's machine has another definition."""
+    chosen = {folder: function_handler(stack, folder) for folder in STATE_MACHINE_FUNCTIONS} | (handlers or {})
+    serve = {function_arn(stack, FUNCTIONS[folder]): handler for folder, handler in chosen.items()}
+    with executing_state_machines(sandbox.endpoint), serving(serve):
+        machine = create_state_machine(stack["session"], stack, parameters)
+        try:
+            yield machine
+        finally:
+            stack["session"].client("stepfunctions").delete_state_machine(stateMachineArn=machine)

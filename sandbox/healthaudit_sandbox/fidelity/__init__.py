@@ -3,9 +3,10 @@
 Production code is never bent to moto; where moto departs from AWS in a way the auditor depends
 on, moto is extended here. Each extension is one function, with the documentation page it follows,
 in the module of its service: :mod:`.lambda_functions`, :mod:`.lambda_account`,
-:mod:`.lambda_invoke_configs`, :mod:`.tagging`, :mod:`.cloudwatch` and :mod:`.logs`; Logs Insights,
-IAM policy simulation, the X-Ray service graph, STS AssumeRole and authorization have packages or
-modules of their own in :mod:`healthaudit_sandbox`. :func:`install` applies them all, once,
+:mod:`.lambda_invoke_configs`, :mod:`.tagging`, :mod:`.cloudwatch`, :mod:`.logs` and
+:mod:`.stepfunctions`; Logs Insights, IAM policy simulation, the X-Ray service graph, STS AssumeRole,
+authorization and Step Functions executions have packages or modules of their own in
+:mod:`healthaudit_sandbox`. :func:`install` applies them all, once,
 in-process; it must run before the moto server app is built (the Lambda extension adds a URL route).
 
 This package imports moto: it belongs to the sandbox distribution, never to the Lambda layer.
@@ -32,6 +33,7 @@ from healthaudit_sandbox.fidelity.lambda_functions import (
 )
 from healthaudit_sandbox.fidelity.lambda_invoke_configs import install_lambda_event_invoke_configs
 from healthaudit_sandbox.fidelity.logs import install_logs_log_group_class
+from healthaudit_sandbox.fidelity.stepfunctions import install_stepfunctions_create_idempotency
 from healthaudit_sandbox.fidelity.tagging import install_tagging_get_resources_pages
 
 __all__ = ["DEFAULT_CONCURRENCY_LIMIT", "install", "set_account_concurrency_limit"]
@@ -56,6 +58,7 @@ def install() -> None:
         install_cloudwatch_get_metric_data()
         install_cloudwatch_list_metrics()
         install_logs_log_group_class()
+        install_stepfunctions_create_idempotency()
         __import__("healthaudit_sandbox.logs_insights.api", fromlist=["_"]).install_logs_insights()
         __import__("healthaudit_sandbox.iam_simulation", fromlist=["_"]).install_iam_simulation()
         __import__("healthaudit_sandbox.xray_graph", fromlist=["_"]).install_xray_service_graph()
