@@ -77,6 +77,15 @@ def auditor(sandbox, monkeypatch):
     DEFAULT_PROVIDERS.clear()
 
 
+#: The run's output: one consolidated report, the targets counted, one digest posted.
+RUN_OUTPUT = {
+    "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
+    "targets_audited": len(WITH_ROLE) * len(REGIONS),
+    "targets_not_audited": len(WITHOUT_ROLE) * len(REGIONS),
+    "slack": "posted",
+}
+
+
 def _stored(stack: dict[str, Any], key: str) -> Any:
     return json.loads(stack["s3"].get_object(Bucket=stack["bucket"], Key=key)["Body"].read())
 
@@ -95,13 +104,7 @@ def test_an_organization_runs_through_the_templates_definition_into_one_report_a
         outcome = run_execution(sfn, machine, execution_input)
         history = sfn.get_execution_history(executionArn=outcome.arn, maxResults=1000)["events"]
 
-    assert (outcome.status, outcome.error, outcome.cause) == ("SUCCEEDED", None, None)
-    assert outcome.output == {
-        "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
-        "targets_audited": len(WITH_ROLE) * len(REGIONS),
-        "targets_not_audited": len(WITHOUT_ROLE) * len(REGIONS),
-        "slack": "posted",
-    }
+    assert (outcome.status, outcome.error, outcome.cause, outcome.output) == ("SUCCEEDED", None, None, RUN_OUTPUT)
 
     # The plan is in S3, and the Map's state carries only its key: the targets never enter the state.
     (plan_key,) = _keys(auditor, "fanout/plans/")
@@ -171,13 +174,7 @@ def test_audits_in_execution_environments_of_their_own_run_beside_each_other_to_
         with deployed_state_machine(sandbox, auditor, {"MultiAccount": "true"}, {"audit": audit}) as machine:
             outcome = run_execution(auditor["session"].client("stepfunctions"), machine, execution_input)
 
-    assert (outcome.status, outcome.error, outcome.cause) == ("SUCCEEDED", None, None)
-    assert outcome.output == {
-        "report_key": f"reports/dt={day(AT)}/consolidated/report.json",
-        "targets_audited": len(WITH_ROLE) * len(REGIONS),
-        "targets_not_audited": len(WITHOUT_ROLE) * len(REGIONS),
-        "slack": "posted",
-    }
+    assert (outcome.status, outcome.error, outcome.cause, outcome.output) == ("SUCCEEDED", None, None, RUN_OUTPUT)
     consolidated = _stored(auditor, outcome.output["report_key"])
     for target in consolidated["targets"]:
         assert target["functions_audited"] == len(FLEET_NAMES)
