@@ -35,7 +35,7 @@ from fleet import Fleet, plan_fleet, seed
 from peer import C7N_VERSION, POLICY_NAMES, PeerRun, run_custodian
 from sandbox_proc import REGION, SandboxProcess
 
-from healthaudit.collect.metrics import FUNCTION_METRICS
+from healthaudit.collect.metrics import FUNCTION_METRICS, LISTING_DELAY
 from healthaudit.cost import AUDIT_FUNCTION_MEMORY_MB, price_calls
 from healthaudit.model.report import AuditCost
 from healthaudit_sandbox.proxy import AwsProxy
@@ -152,7 +152,7 @@ def _bench_size(
     workdir.mkdir(parents=True, exist_ok=True)
     account = f"{(710000000000 if dense else 700000000000) + size:012d}"
     credentials = sandbox.credentials_for(account)
-    at = datetime.now(timezone.utc)
+    at = datetime.now(timezone.utc) - LISTING_DELAY  # as a schedule 15 minutes past the hour: ListMetrics covers
     fleet = plan_fleet(size, account, REGION, at.replace(minute=0, second=0, microsecond=0), dense=dense)
     print(f"== N = {size:,}, {'dense' if dense else 'sparse'} (account {account}) ==", flush=True)
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""The end of the audit window the tests seed and audit: the current hour.
+"""The end of the audit window the tests seed and audit: the latest hour that ended 15 minutes ago or more.
 
 CloudWatch Logs refuses events more than 2 hours in the future or older than 14 days
 (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html), and the
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-AT = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+from healthaudit.collect.metrics import LISTING_DELAY
+
+#: The hour at least LISTING_DELAY ago, as a schedule 15 minutes or more past the hour audits: ListMetrics,
+#: which lists a new metric up to 15 minutes late, then tells every metric with data in the window.
+AT = (datetime.now(UTC) - LISTING_DELAY).replace(minute=0, second=0, microsecond=0)
 YESTERDAY = AT - timedelta(days=1)
 
 

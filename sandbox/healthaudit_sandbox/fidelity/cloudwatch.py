@@ -382,6 +382,7 @@ def _metric_stat_result(
 
 LIST_METRICS_PAGE = 500
 LISTED_FOR = timedelta(days=14)
+LISTED_AFTER = timedelta(minutes=15)
 
 
 def install_cloudwatch_list_metrics() -> None:
@@ -395,8 +396,12 @@ def install_cloudwatch_list_metrics() -> None:
     Namespace and MetricName match exactly; each DimensionFilter needs a dimension of that name (and of
     that value, when a value is given).
 
-    Not emulated: "After you create a metric, allow up to 15 minutes for the metric to appear": the
-    sandbox lists a metric as soon as it is put (AWS may list it up to 15 minutes later).
+    "After you create a metric, allow up to 15 minutes for the metric to appear" in ListMetrics: the
+    sandbox lists a metric only once its first datum of those two weeks is 15 minutes old, at the latest
+    the page allows. It reads that datum's timestamp as the moment the metric was created, as it is for
+    metrics a service emits as it goes (Lambda's); a back-dated PutMetricData creates a metric the
+    sandbox lists at once. When a metric that fell silent for two weeks counts as created again is
+    undocumented: the sandbox takes its first datum since, the later (stricter) reading.
 
     moto 5.2.5 lists every datum ever put, however old, comparing each with every metric listed before
     it (quadratic in the datums); this answers from the per-series index of GetMetricData.
@@ -414,7 +419,8 @@ def install_cloudwatch_list_metrics() -> None:
             if not next_token.isdigit():
                 raise cw_models.InvalidParameterValue("Request parameter NextToken is invalid")
             offset = int(next_token)
-        since = _epoch(datetime.now(UTC) - LISTED_FOR)
+        now = datetime.now(UTC)
+        since, created_by = _epoch(now - LISTED_FOR), _epoch(now - LISTED_AFTER)
         with _index_lock:
             index = _index_for(self)
             provided = _MetricIndex(self.aws_metric_data)
@@ -422,7 +428,12 @@ def install_cloudwatch_list_metrics() -> None:
             listed = {}
             for source in (index, provided):
                 for key, (times, _) in source.series.items():
-                    if times and times[-1] >= since and _matches(key, namespace, metric_name, dimensions):
+                    reported = bisect.bisect_left(times, since)
+                    if (
+                        reported < len(times)
+                        and times[reported] <= created_by
+                        and _matches(key, namespace, metric_name, dimensions)
+                    ):
                         listed.setdefault(key, source.first[key])
         ordered = [listed[key] for key in sorted(listed)]
         page = ordered[offset : offset + LIST_METRICS_PAGE]

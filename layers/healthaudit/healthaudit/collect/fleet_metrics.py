@@ -12,6 +12,9 @@ from .metrics import (
     ACCOUNT_METRICS,
     ACTIVITY_METRICS,
     FUNCTION_METRICS,
+    LISTING_DELAY,
+    LISTING_MARGIN,
+    LISTING_REACH,
     STREAM_METRICS,
     WORK_METRICS,
     MetricRequest,
@@ -46,12 +49,9 @@ def fleet_metrics(
             progress=lambda done, total: report("metrics", done, total),
         )
 
-    if not listing_covers(window.baseline_start, now or datetime.now(UTC)):
-        state.notes.append(
-            f"metrics read in two passes, every function's activity first: the baseline starts"
-            f" {window.baseline_start:%Y-%m-%d %H:%M} UTC, too early for ListMetrics' two weeks to tell which"
-            " functions have data"
-        )
+    now = now or datetime.now(UTC)
+    if not listing_covers(window.baseline_start, window.end, now):
+        state.notes.append(f"metrics read in two passes, every function's activity first: {_unlisted(window, now)}")
     else:
         try:
             listed, _pages = list_lambda_metrics(cloudwatch)
@@ -133,3 +133,18 @@ def split_windows(
 
 def _at_or_after(moment: datetime, start: datetime) -> bool:
     return moment >= start
+
+
+def _unlisted(window: AuditWindow, now: datetime) -> str:
+    """Why ListMetrics, called at `now`, cannot tell which functions have data in the window."""
+    if window.baseline_start < now - LISTING_REACH + LISTING_MARGIN:
+        return (
+            f"the baseline starts {window.baseline_start:%Y-%m-%d %H:%M} UTC, too early for ListMetrics' two weeks"
+            " to tell which functions have data"
+        )
+    return (
+        f"the window ends {window.end:%Y-%m-%d %H:%M} UTC, less than {LISTING_DELAY.seconds // 60} minutes before"
+        f" the audit ({now:%H:%M} UTC), and ListMetrics lists a new metric up to {LISTING_DELAY.seconds // 60}"
+        f" minutes after its first datum; schedule the audit {LISTING_DELAY.seconds // 60} minutes or more past"
+        " the hour to read only the metrics that have data"
+    )

@@ -69,9 +69,12 @@ ACCOUNT_METRICS = ("ClaimedAccountConcurrency",)
 # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html). A metric it does
 # not list has no datapoint in a range that starts within those two weeks, so GetMetricData (billed per
 # metric requested) need not be asked for it. AWS does not say where "the past two weeks" begins to the
-# hour: the listing is trusted only for ranges that start a day inside them.
+# hour: the listing is trusted only for ranges that start a day inside them. And "after you create a metric,
+# allow up to 15 minutes for the metric to appear": a function first active in the 15 minutes before the
+# listing may be missing from it, so the listing is trusted only for ranges that end 15 minutes before it.
 LISTING_REACH = timedelta(days=14)
 LISTING_MARGIN = timedelta(days=1)
+LISTING_DELAY = timedelta(minutes=15)
 ListedMetric = tuple[str | None, str]
 """(function name, or None for an account-wide metric; metric name)."""
 
@@ -96,9 +99,9 @@ class MetricRequest:
         }
 
 
-def listing_covers(start: datetime, now: datetime) -> bool:
-    """Whether ListMetrics, called at `now`, tells every metric with data since `start`."""
-    return start >= now - LISTING_REACH + LISTING_MARGIN
+def listing_covers(start: datetime, end: datetime, now: datetime) -> bool:
+    """Whether ListMetrics, called at `now`, tells every metric with data in [start, end)."""
+    return start >= now - LISTING_REACH + LISTING_MARGIN and end <= now - LISTING_DELAY
 
 
 @tracer.capture_method(capture_response=False)
