@@ -26,8 +26,11 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -116,10 +119,10 @@ def merge_in_child(stack: dict, event: dict, environment: dict[str, str]) -> dic
     return json.loads(lines[-1].removeprefix("MERGE-RESULT "))
 
 
-def seed_account(endpoint: str, at: datetime, regions: tuple[str, ...], account: str) -> None:
+def seed_account(endpoint: str, at: datetime, regions: tuple[str, ...], names: tuple[str, ...], account: str) -> None:
     """One member account with the role: its small fleet in every Region, and the member role (in a seeding
     process of its own, talking to the sandbox over HTTP as any client does)."""
-    fleet = [fn for fn in demo_fleet() if fn.name in FLEET_NAMES]
+    fleet = [fn for fn in demo_fleet() if fn.name in names]
     for region in regions:
         seed_fleet(account_session(endpoint, account, region), at, fleet)
     session = account_session(endpoint, account, HOME)
@@ -128,9 +131,11 @@ def seed_account(endpoint: str, at: datetime, regions: tuple[str, ...], account:
     create_role(session.client("iam"), ROLE, trust, documents)
 
 
-def seed_organization(endpoint: str, with_role: list[str], regions: tuple[str, ...], processes: int) -> None:
+def seed_organization(
+    endpoint: str, with_role: list[str], regions: tuple[str, ...], names: tuple[str, ...], processes: int
+) -> None:
     """The accounts without the role hold nothing: the audit cannot assume a role there."""
-    seed = partial(seed_account, endpoint, AT, regions)
+    seed = partial(seed_account, endpoint, AT, regions, names)
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         for _ in pool.imap_unordered(seed, with_role, chunksize=4):
             pass
@@ -154,6 +159,38 @@ def function_environment(sandbox: Sandbox, stack: dict, concurrency: int) -> dic
     }
 
 
+def _rss_mb() -> float:
+    """This process's resident memory (the sandbox's, with the state machine and the plan), from /proc."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
+@contextmanager
+def progress_lines(done: Callable[[], int], total: int, every: float = 120.0) -> Iterator[None]:
+    """A line every `every` seconds while inside: targets audited so far, and the pace."""
+    stop, started = threading.Event(), time.monotonic()
+
+    def report() -> None:
+        while not stop.wait(every):
+            elapsed, answered = time.monotonic() - started, done()
+            print(
+                f"  {answered:,} of {total:,} targets after {elapsed:.0f} s ({elapsed / max(1, answered):.2f} s a"
+                f" target), sandbox RSS {_rss_mb():,.0f} MB",
+                flush=True,
+            )
+
+    thread = threading.Thread(target=report, name="progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_organization(
     sandbox: Sandbox, stack: dict, environment: dict, accounts: list[str], regions, environments: int
 ) -> dict:
@@ -169,7 +206,7 @@ def run_organization(
     execution_input = {"time": iso(AT), "targets": {"accounts": ",".join(accounts), "regions": ",".join(regions)}}
     with ExecutionEnvironments(stack, "audit", audit_environment, size=environments) as audit:
         machines = deployed_state_machine(sandbox, stack, {"MultiAccount": "true"}, {"audit": audit, "merge": merge})
-        with machines as machine:
+        with machines as machine, progress_lines(lambda: audit.invocations, len(accounts) * len(regions)):
             started = time.monotonic()
             outcome = run_execution(
                 stack["session"].client("stepfunctions"), machine, execution_input, timeout=6 * 3600
@@ -224,12 +261,19 @@ def main() -> int:
     parser.add_argument("--regions", type=int, default=len(REGIONS), choices=range(1, len(REGIONS) + 1))
     parser.add_argument("--without-role", type=float, default=0.3, help="share of accounts without the member role")
     parser.add_argument("--concurrency", type=int, default=40, help="the MaxConcurrency parameter")
+    parser.add_argument(
+        "--fleet", default=",".join(FLEET_NAMES), help="the demo fleet's functions in each account and Region"
+    )
     parser.add_argument("--environments", type=int, default=2, help="the audit function's execution environments")
     parser.add_argument("--processes", type=int, default=2, help="processes seeding the member accounts")
     parser.add_argument("--merge-targets", type=int, default=4000, help="the merge alone at this size (0: skip)")
     args = parser.parse_args()
 
     regions = REGIONS[: args.regions]
+    fleet = tuple(name.strip() for name in args.fleet.split(",") if name.strip())
+    unknown = set(fleet) - {fn.name for fn in demo_fleet()}
+    if unknown or not fleet:
+        parser.error(f"--fleet: {sorted(unknown) or 'nothing'} is not in the demo fleet")
     accounts = [f"{740000000000 + index:012d}" for index in range(args.accounts)]
     without = round(args.accounts * args.without_role)
     with_role = set(accounts[without:])
@@ -242,10 +286,11 @@ def main() -> int:
 
     with Sandbox() as sandbox:
         started = time.monotonic()
-        seed_organization(sandbox.endpoint, [a for a in accounts if a in with_role], regions, args.processes)
+        seed_organization(sandbox.endpoint, [a for a in accounts if a in with_role], regions, fleet, args.processes)
         seeding = time.monotonic() - started
         print(
-            f"seeded {len(accounts)} accounts x {len(regions)} Regions ({without} without the member role)"
+            f"seeded {len(accounts)} accounts x {len(regions)} Regions ({without} without the member role),"
+            f" {len(fleet)} function(s) in each Region of the others,"
             f" in {seeding:.0f} s",
             flush=True,
         )

@@ -11,6 +11,7 @@ cores. The sandbox's Step Functions runs such a handler without its in-process l
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -51,9 +52,13 @@ class ExecutionEnvironments:
         }
         spawn = multiprocessing.get_context("spawn")  # never fork a process that serves the sandbox on threads
         self._pool = spawn.Pool(size, initializer=_start, initargs=(folder, environment))
+        self._answered = itertools.count(1)
+        self.invocations = 0
+        """Invocations answered so far (for progress lines)."""
 
     def __call__(self, event: Any, request_id: str) -> Any:
         status, answer, message = self._pool.apply(_invoke, (event, {**self._context, "aws_request_id": request_id}))
+        self.invocations = next(self._answered)
         if status == "error":
             raise type(answer, (RuntimeError,), {})(message)
         return answer
