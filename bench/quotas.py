@@ -34,8 +34,9 @@ the DescribeLogGroups pages under /aws/lambda/ are read on a thread of their own
 everything else runs one stage after another on the auditing thread: ListFunctions, GetResources,
 ListEventSourceMappings and GetAccountSettings, the ListMetrics pages, the fleet's GetMetricData, the reservation and
 event invoke config lookups, then the log retention waits for the background pages (and reads any
-custom log group by name), then Logs Insights, X-Ray and IAM, and last the checks' hourly series
-(GetMetricData again). The projected time is the end of that critical path, not a sum.
+custom log group by name), then Logs Insights with X-Ray and IAM on a thread beside it (their quotas are
+their own), and last the checks' hourly series (GetMetricData again). The projected time is the end of that
+critical path, not a sum.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 
 from fleet import BASELINE_DAYS, WINDOW_HOURS, Fleet, seeded_metrics
 
-from healthaudit.collect.metrics import ACCOUNT_METRICS, FUNCTION_METRICS, MAX_QUERIES_PER_CALL
+from healthaudit.collect.metrics import ACCOUNT_METRICS, FUNCTION_METRICS, calls_needed
 
 SOURCES = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html",
@@ -129,8 +130,19 @@ def list_metrics_pages(fleet: Fleet) -> int:
     return max(1, math.ceil(listed_metrics(fleet) / LIST_METRICS_PAGE))
 
 
+#: Datapoints one query can return: the fleet pass, one a window (the current one and each baseline window);
+#: the hourly series of findings, one an hour from the baseline's start to the window's end.
+FLEET_PERIODS = BASELINE_DAYS + 1
+SERIES_PERIODS = (BASELINE_DAYS + 1) * WINDOW_HOURS
+
+
 def fleet_metric_calls(fleet: Fleet) -> int:
-    return math.ceil(fleet_metric_queries(fleet) / MAX_QUERIES_PER_CALL)
+    """⌈queries / 500⌉, or fewer queries a call where 500 could return more than 100,800 datapoints (a page)."""
+    return calls_needed(fleet_metric_queries(fleet), FLEET_PERIODS)
+
+
+def series_metric_calls(series_queries: int) -> int:
+    return calls_needed(series_queries, SERIES_PERIODS)
 
 
 def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimum]:
@@ -142,7 +154,7 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
     lookups = reserved_concurrency_lookups(fleet)
     async_candidates = sum(1 for fn in fleet.active if fn.traffic and fn.traffic.async_received)
     queries = batches * QUERIES_PER_BATCH * ranges
-    metric_calls = fleet_metric_calls(fleet) + math.ceil(series_queries / MAX_QUERIES_PER_CALL)
+    metric_calls = fleet_metric_calls(fleet) + series_metric_calls(series_queries)
     return {
         "GetCallerIdentity": Minimum(1, "the account id, once"),
         "ListFunctions": Minimum(max(1, math.ceil(n / LIST_FUNCTIONS_PAGE)), f"⌈{n}/50⌉"),
@@ -154,7 +166,8 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
         ),
         "GetMetricData": Minimum(
             metric_calls,
-            f"⌈{fleet_queries} listed metrics/500⌉ + ⌈{series_queries}/500⌉ hourly series for findings",
+            f"⌈{fleet_queries} listed metrics/500⌉ + ⌈{series_queries}/500⌉ hourly series for findings"
+            f" ({SERIES_PERIODS} datapoints a query, at most 100,800 a call)",
         ),
         "GetFunctionConcurrency": Minimum(
             lookups, f"candidates, most throttled first, until {fleet.reserved_total} reserved is found"
@@ -228,8 +241,7 @@ def projection(
     gmd_calls = calls.get("GetMetricData", 0)
     fleet_calls = min(gmd_calls, fleet_metric_calls(fleet))
     series_calls = gmd_calls - fleet_calls
-    periods_fleet = BASELINE_DAYS + 1  # one datapoint a day: the current window and each baseline day
-    periods_series = WINDOW_HOURS  # hourly, over the current window
+    periods_fleet, periods_series = FLEET_PERIODS, SERIES_PERIODS
     batches = math.ceil(len(fleet.active) / LOG_GROUPS_PER_QUERY)
     # The ranges' batches share one pool of INSIGHTS_CONCURRENCY (collect.log_records.scan_ranges).
     rounds = math.ceil(ranges * batches / INSIGHTS_CONCURRENCY)
@@ -267,32 +279,34 @@ def projection(
     )
     stages.append(pages)
     clock = max(clock, pages.end)  # the log retention waits for the background pages
-    after: list[tuple[str, float, str]] = [
-        (
-            "DescribeLogGroups, custom groups",
-            custom_log_groups / DESCRIBE_LOG_GROUPS_TPS,
-            f"{custom_log_groups} calls / {DESCRIBE_LOG_GROUPS_TPS} TPS, by name, after the pages",
-        ),
-        (
-            "Logs Insights",
-            rounds * QUERIES_PER_BATCH * QUERY_SECONDS,
-            f"⌈{ranges} ranges x {batches} batches / {INSIGHTS_CONCURRENCY} concurrent⌉ x 2 queries"
-            f" in sequence x {QUERY_SECONDS:g} s a query (assumed)",
-        ),
-        (
-            "X-Ray, IAM",
-            calls.get("GetServiceGraph", 0) / XRAY_TPS,
-            f"GetServiceGraph at {XRAY_TPS} TPS (assumed); SimulatePrincipalPolicy negligible",
-        ),
-        (
-            "GetMetricData, hourly series of findings",
-            max(series_calls / GET_METRIC_DATA_TPS, series_queries * periods_series / DATAPOINTS_PER_S_OLDER),
-            f"max({series_calls} calls / 50 TPS, {series_queries * periods_series:,} est. datapoints / 396,000 per s)",
-        ),
-    ]
-    for name, seconds, how in after:
-        stages.append(Stage(name, clock, seconds, how))
-        clock += seconds
+    custom = Stage(
+        "DescribeLogGroups, custom groups",
+        clock,
+        custom_log_groups / DESCRIBE_LOG_GROUPS_TPS,
+        f"{custom_log_groups} calls / {DESCRIBE_LOG_GROUPS_TPS} TPS, by name, after the pages",
+    )
+    insights = Stage(
+        "Logs Insights",
+        custom.end,
+        rounds * QUERIES_PER_BATCH * QUERY_SECONDS,
+        f"⌈{ranges} ranges x {batches} batches / {INSIGHTS_CONCURRENCY} concurrent⌉ x 2 queries"
+        f" in sequence x {QUERY_SECONDS:g} s a query (assumed)",
+    )
+    tracing = Stage(
+        "X-Ray, IAM",
+        custom.end,
+        calls.get("GetServiceGraph", 0) / XRAY_TPS,
+        f"GetServiceGraph at {XRAY_TPS} TPS (assumed), SimulatePrincipalPolicy negligible;"
+        " on a thread of their own while Logs Insights runs",
+        background=True,
+    )
+    series = Stage(
+        "GetMetricData, hourly series of findings",
+        max(insights.end, tracing.end),
+        max(series_calls / GET_METRIC_DATA_TPS, series_queries * periods_series / DATAPOINTS_PER_S_OLDER),
+        f"max({series_calls} calls / 50 TPS, {series_queries * periods_series:,} est. datapoints / 396,000 per s)",
+    )
+    stages += [custom, insights, tracing, series]
     return stages
 
 

@@ -279,7 +279,7 @@ def _print_size(result: SizeResult) -> None:
     )
     print(
         f"  total: {quotas.projected_seconds(result.stages):.1f} s, the critical path: the DescribeLogGroups pages"
-        f" on their own thread, the other stages one after another"
+        f" and X-Ray with IAM on threads of their own, the other stages one after another"
         f" ({quotas.sequential_seconds(result.stages):.1f} s if all ran one after another)"
     )
     ranges = _ranges_scanned(result.audit.report)

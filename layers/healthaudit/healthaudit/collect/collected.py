@@ -27,3 +27,11 @@ class Collected:
 
     def unread_for(self, arn: str, source: DataSource, reason: str) -> None:
         self.unread.setdefault(arn, {})[source] = reason
+
+    def take(self, other: Collected) -> None:
+        """What a collector on another thread, with `other` its own scratch space, could not read: after
+        what this one recorded, so the report lists it in the same order whichever thread ends first."""
+        self.gaps.extend(other.gaps)
+        self.notes.extend(other.notes)
+        for arn, sources in other.unread.items():
+            self.unread.setdefault(arn, {}).update(sources)

@@ -1,4 +1,5 @@
-"""Metrics through batched GetMetricData: one query per function and metric, up to 500 queries a call.
+"""Metrics through batched GetMetricData: one query per function and metric, up to 500 queries a call, and
+no more than one page of datapoints can hold.
 
 The fleet-wide pass asks for one datapoint per window length (the current window and each baseline
 window), which keeps the estimated datapoints, and so the datapoints-per-second quota, small. Only
@@ -8,9 +9,10 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricDa
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from aws_lambda_powertools import Tracer
@@ -21,6 +23,9 @@ from .errors import READ_ERRORS, describe_error
 tracer = Tracer()
 NAMESPACE = "AWS/Lambda"
 MAX_QUERIES_PER_CALL = 500
+MAX_DATAPOINTS_PER_CALL = 100_800
+"""MaxDatapoints' default: "The maximum number of data points the request should return before paginating.
+If you omit this, the default of 100,800 is used." A call asking for more is answered in pages, a call each."""
 HOURLY = 3600
 
 # The statistic that answers each question: Sum for counts, Maximum for levels, p99 for latency.
@@ -129,6 +134,23 @@ class MetricResults:
     calls: int = 0
 
 
+def periods_between(start: datetime, end: datetime, period: int) -> int:
+    """The datapoints one query can return over [start, end): one a period, the last one partial."""
+    return max(1, math.ceil((end - start).total_seconds() / period))
+
+
+def queries_per_call(periods: int) -> int:
+    """The most queries one call answers on one page: 500, or fewer once 500 of them could return more than
+    100,800 datapoints. A call of more would be paged, each page a call of its own, and the last page
+    mostly empty: batches sized to a page take ⌈queries / per call⌉ calls, the fewest."""
+    return max(1, min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // periods))
+
+
+def calls_needed(queries: int, periods: int) -> int:
+    """GetMetricData calls for `queries` queries of `periods` datapoints each."""
+    return math.ceil(queries / queries_per_call(periods))
+
+
 @tracer.capture_method(capture_response=False)
 def fetch_metrics(
     cloudwatch: Any,
@@ -139,7 +161,8 @@ def fetch_metrics(
     workers: int = 4,
     progress: Callable[[int, int], None] | None = None,
 ) -> MetricResults:
-    batches = [requests[i : i + MAX_QUERIES_PER_CALL] for i in range(0, len(requests), MAX_QUERIES_PER_CALL)]
+    size = queries_per_call(periods_between(start, end, period))
+    batches = [requests[i : i + size] for i in range(0, len(requests), size)]
     results = MetricResults(points={}, failed={})
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batches)))) as pool:
@@ -183,7 +206,7 @@ def _fetch_batch(
                     failed[request.owner] = f"GetMetricData {request.metric}: {result['StatusCode']}"
                     continue
                 points[(request.owner, request.metric)].extend(
-                    zip(result.get("Timestamps", []), (float(v) for v in result.get("Values", [])), strict=False)
+                    zip(map(_in_utc, result.get("Timestamps", [])), map(float, result.get("Values", [])), strict=False)
                 )
             if not response.get("NextToken"):
                 break
@@ -199,6 +222,12 @@ def _fetch_batch(
     for key in points:
         points[key].sort()
     return points, failed
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC. botocore gives each parsed timestamp a tzlocal instance of its own: kept, a fleet's
+    datapoints would carry one apiece, and every comparison between two of them would ask both for their offset."""
+    return moment.astimezone(UTC)
 
 
 def series_for(results: MetricResults, owner: Hashable, metrics: Iterable[str]) -> tuple[MetricSeries, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -108,15 +109,7 @@ def _collect(
     except READ_ERRORS as error:
         state.gaps.append(CoverageGap(source=DataSource.ACCOUNT_SETTINGS, reason=describe_error(error)))
 
-    metrics, metric_queries = fleet_metrics(clients.client("cloudwatch"), state, window, report)
-    for owner, reason in metrics.failed.items():
-        if owner == "account":
-            state.gaps.append(CoverageGap(source=DataSource.METRICS, reason=reason))
-        else:
-            state.unread_for(owner, DataSource.METRICS, reason)
-
-    by_owner = points_by_owner(metrics)
-    windows = {arn: split_windows(by_owner.get(arn, {}), window) for arn in (c["FunctionArn"] for c in state.configs)}
+    windows, account_current, metric_queries = _metric_windows(clients.client("cloudwatch"), state, window, report)
     reserved, destinations, retention = {}, {}, None
     logs, permissions, graph = LogStatsRead(), {}, {}
     if enough_time(state, DataSource.RESERVED_CONCURRENCY, DataSource.EVENT_INVOKE_CONFIG, DataSource.LOG_GROUPS):
@@ -127,13 +120,25 @@ def _collect(
     else:
         default_groups.stop()
     report("lookups", 1, 1)
-    if enough_time(state, DataSource.REPORT_RECORDS):
-        logs = read_log_stats(
-            clients.client("logs"), state, retention, window, history, config, windows, deadline_guard(time_left)
+    read_logs = enough_time(state, DataSource.REPORT_RECORDS)
+    read_traces = enough_time(state, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH)
+    # IAM and X-Ray have quotas of their own: they are read on a thread while Logs Insights runs, into
+    # scratch space of their own, taken into the state once both are done.
+    tracing_state = Collected(configs=state.configs)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthaudit-tracing") as tracing_thread:
+        tracing = (
+            tracing_thread.submit(_tracing, clients, tracing_state, window, deadline_guard(time_left))
+            if read_traces
+            else None
         )
-    report("logs", 1, 1)
-    if enough_time(state, DataSource.ROLE_PERMISSIONS, DataSource.SERVICE_GRAPH):
-        permissions, graph = _tracing(clients, state, window, deadline_guard(time_left))
+        if read_logs:
+            logs = read_log_stats(
+                clients.client("logs"), state, retention, window, history, config, windows, deadline_guard(time_left)
+            )
+        report("logs", 1, 1)
+        if tracing is not None:
+            permissions, graph = tracing.result()
+    state.take(tracing_state)
     report("traces", 1, 1)
 
     functions = tuple(
@@ -153,7 +158,6 @@ def _collect(
         )
         for c in state.configs
     )
-    account_current, _ = split_windows(by_owner.get("account", {}), window)
     snapshot = AccountSnapshot(
         account=account,
         region=clients.region,
@@ -168,6 +172,24 @@ def _collect(
         notes=tuple(state.notes),
     )
     return snapshot, metric_queries
+
+
+def _metric_windows(
+    cloudwatch: Any, state: Collected, window: AuditWindow, report: Progress
+) -> tuple[dict[str, tuple[MetricWindow, MetricWindow]], MetricWindow, int]:
+    """Each function's metrics split into the current window and the baseline, the account's current window,
+    and the metric queries made. Only the windows' values are kept: the datapoints with their timestamps, a
+    fleet's largest answer, are let go before the log scan rather than held to the end of the snapshot."""
+    metrics, metric_queries = fleet_metrics(cloudwatch, state, window, report)
+    for owner, reason in metrics.failed.items():
+        if owner == "account":
+            state.gaps.append(CoverageGap(source=DataSource.METRICS, reason=reason))
+        else:
+            state.unread_for(owner, DataSource.METRICS, reason)
+    by_owner = points_by_owner(metrics)
+    windows = {arn: split_windows(by_owner.get(arn, {}), window) for arn in (c["FunctionArn"] for c in state.configs)}
+    account_current, _ = split_windows(by_owner.get("account", {}), window)
+    return windows, account_current, metric_queries
 
 
 #: What the checks, the hourly series and storing the report need after the last source is read.
