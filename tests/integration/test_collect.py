@@ -228,29 +228,31 @@ def test_list_metrics_denied_means_the_two_passes_and_no_finding_lost(sandbox):
     assert "grant cloudwatch:ListMetrics" in note
 
 
+def put_invocations_at(cloudwatch, function: str, *moments: datetime) -> None:
+    """One AWS/Lambda Invocations datum of the function at each moment."""
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                "Timestamp": moment,
+                "Value": 1.0,
+            }
+            for moment in moments
+        ],
+    )
+
+
 def test_sandbox_list_metrics_lists_only_metrics_with_data_in_the_past_two_weeks_500_a_page(sandbox):
     """API_ListMetrics.html: "Up to 500 results are returned for any one call" and ListMetrics "doesn't return
     information about metrics if those metrics haven't reported data in the past two weeks"."""
     session = sandbox.session_for_account("400000000012", region=REGION)
     cloudwatch = session.client("cloudwatch")
     now = datetime.now(UTC)
-
-    def put(function: str, age: timedelta) -> None:
-        cloudwatch.put_metric_data(
-            Namespace="AWS/Lambda",
-            MetricData=[
-                {
-                    "MetricName": "Invocations",
-                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                    "Timestamp": now - age,
-                    "Value": 1.0,
-                }
-            ],
-        )
-
     for index in range(501):
-        put(f"recent-{index:03d}", timedelta(days=13))
-    put("stale", timedelta(days=15))
+        put_invocations_at(cloudwatch, f"recent-{index:03d}", now - timedelta(days=13))
+    put_invocations_at(cloudwatch, "stale", now - timedelta(days=15))
     pages = list(cloudwatch.get_paginator("list_metrics").paginate(Namespace="AWS/Lambda"))
     assert [len(page["Metrics"]) for page in pages] == [500, 1]
     listed = {m["Dimensions"][0]["Value"] for page in pages for m in page["Metrics"]}
@@ -277,18 +279,7 @@ def test_sandbox_list_metrics_lists_a_new_metric_only_15_minutes_after_its_first
     cloudwatch = sandbox.session_for_account("400000000013", region=REGION).client("cloudwatch")
     function = f"new-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
-    cloudwatch.put_metric_data(
-        Namespace="AWS/Lambda",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                "Timestamp": now - age,
-                "Value": 1.0,
-            }
-            for age in ages
-        ],
-    )
+    put_invocations_at(cloudwatch, function, *(now - age for age in ages))
     found = cloudwatch.list_metrics(Namespace="AWS/Lambda", Dimensions=[{"Name": "FunctionName", "Value": function}])
     assert bool(found["Metrics"]) is listed
 
