@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 from tests.support.functions import LambdaContext, load_function
-from tests.support.stack_roles import FUNCTIONS, STACK_NAME, function_arn
+from tests.support.state_machine import context_fields
 
 _app: Any = None  # the handler module, in an environment's process
 
@@ -44,12 +44,7 @@ class ExecutionEnvironments:
     own_process = True
 
     def __init__(self, stack: dict[str, Any], folder: str, environment: dict[str, str], size: int) -> None:
-        logical_id = FUNCTIONS[folder]
-        self._context = {
-            "function_name": f"{STACK_NAME}-{logical_id}",
-            "invoked_function_arn": function_arn(stack, logical_id),
-            "log_group_name": f"/aws/lambda/{STACK_NAME}-{logical_id}",
-        }
+        self._context = context_fields(stack, folder)
         spawn = multiprocessing.get_context("spawn")  # never fork a process that serves the sandbox on threads
         self._pool = spawn.Pool(size, initializer=_start, initargs=(folder, environment))
         self._answered = itertools.count(1)

@@ -16,18 +16,22 @@ from tests.support.stack_roles import FUNCTIONS, STACK_NAME, create_state_machin
 STATE_MACHINE_FUNCTIONS = ("plan", "audit", "merge")
 
 
+def context_fields(stack: dict[str, Any], folder: str) -> dict[str, str]:
+    """What Lambda's context says of the stack's function functions/<folder> (all but the request ID)."""
+    logical_id = FUNCTIONS[folder]
+    return {
+        "function_name": f"{STACK_NAME}-{logical_id}",
+        "invoked_function_arn": function_arn(stack, logical_id),
+        "log_group_name": f"/aws/lambda/{STACK_NAME}-{logical_id}",
+    }
+
+
 def function_handler(stack: dict[str, Any], folder: str) -> LambdaHandler:
     """functions/<folder>/app.py's handler, with the context Lambda gives it for each invocation."""
-    app, logical_id = load_function(folder), FUNCTIONS[folder]
+    app, fields = load_function(folder), context_fields(stack, folder)
 
     def handle(event: Any, request_id: str) -> Any:
-        context = LambdaContext(
-            function_name=f"{STACK_NAME}-{logical_id}",
-            invoked_function_arn=function_arn(stack, logical_id),
-            aws_request_id=request_id,
-            log_group_name=f"/aws/lambda/{STACK_NAME}-{logical_id}",
-        )
-        return app.lambda_handler(event, context)
+        return app.lambda_handler(event, LambdaContext(**fields, aws_request_id=request_id))
 
     return handle
 
