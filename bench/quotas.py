@@ -63,7 +63,6 @@ LIST_FUNCTIONS_PAGE = 50
 TAGGING_PAGE = 100
 LOG_GROUPS_PAGE = 50
 LOG_GROUPS_PER_QUERY = 50
-QUERIES_PER_BATCH = 2  # totals, and the init-duration rows
 GRAPH_SLICE_HOURS = 6
 
 GET_METRIC_DATA_TPS = 50
@@ -153,7 +152,7 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
     batches = math.ceil(invoked / LOG_GROUPS_PER_QUERY)
     lookups = reserved_concurrency_lookups(fleet)
     async_candidates = sum(1 for fn in fleet.active if fn.traffic and fn.traffic.async_received)
-    queries = batches * QUERIES_PER_BATCH * ranges
+    queries = insights_queries(batches, ranges)
     metric_calls = fleet_metric_calls(fleet) + series_metric_calls(series_queries)
     return {
         "GetCallerIdentity": Minimum(1, "the account id, once"),
@@ -174,11 +173,20 @@ def minimums(fleet: Fleet, series_queries: int, ranges: int) -> dict[str, Minimu
         ),
         "ListFunctionEventInvokeConfigs": Minimum(async_candidates, "async-invoked functions without a DLQ"),
         "DescribeLogGroups": Minimum(max(1, math.ceil(groups / LOG_GROUPS_PAGE)), f"⌈{groups} groups/50⌉"),
-        "StartQuery": Minimum(queries, f"⌈{invoked} invoked functions' groups/50⌉ x 2 queries x {ranges} ranges"),
+        "StartQuery": Minimum(
+            queries,
+            f"⌈{invoked} invoked functions' groups/50⌉ x ({ranges} ranges' totals + one init-duration query over them)",
+        ),
         "GetQueryResults": Minimum(queries, "one poll a query (the sandbox completes queries at once)"),
         "SimulatePrincipalPolicy": Minimum(1, "one per distinct execution role of traced functions"),
         "GetServiceGraph": Minimum(math.ceil(WINDOW_HOURS / GRAPH_SLICE_HOURS), "the window in 6-hour slices"),
     }
+
+
+def insights_queries(batches: int, ranges: int) -> int:
+    """Logs Insights queries over `batches` of log groups: a totals query a batch in each range, and one
+    init-duration query a batch over all the ranges (collect.log_records.scan_ranges)."""
+    return batches * (ranges + 1) if ranges else 0
 
 
 def reserved_concurrency_lookups(fleet: Fleet) -> int:
@@ -243,8 +251,9 @@ def projection(
     series_calls = gmd_calls - fleet_calls
     periods_fleet, periods_series = FLEET_PERIODS, SERIES_PERIODS
     batches = math.ceil(len(fleet.active) / LOG_GROUPS_PER_QUERY)
-    # The ranges' batches share one pool of INSIGHTS_CONCURRENCY (collect.log_records.scan_ranges).
-    rounds = math.ceil(ranges * batches / INSIGHTS_CONCURRENCY)
+    # Every query is a task of one pool of INSIGHTS_CONCURRENCY (collect.log_records.scan_ranges).
+    queries = insights_queries(batches, ranges)
+    rounds = math.ceil(queries / INSIGHTS_CONCURRENCY)
     default_pages = calls.get("DescribeLogGroups", 0) - custom_log_groups
     listing = calls.get("ListFunctions", 0)
     settings = calls.get("ListEventSourceMappings", 0) + calls.get("GetAccountSettings", 0)
@@ -288,9 +297,9 @@ def projection(
     insights = Stage(
         "Logs Insights",
         custom.end,
-        rounds * QUERIES_PER_BATCH * QUERY_SECONDS,
-        f"⌈{ranges} ranges x {batches} batches / {INSIGHTS_CONCURRENCY} concurrent⌉ x 2 queries"
-        f" in sequence x {QUERY_SECONDS:g} s a query (assumed)",
+        rounds * QUERY_SECONDS,
+        f"⌈{queries} queries ({batches} batches x ({ranges} ranges' totals + 1 init-duration query))"
+        f" / {INSIGHTS_CONCURRENCY} concurrent⌉ x {QUERY_SECONDS:g} s a query (assumed)",
     )
     tracing = Stage(
         "X-Ray, IAM",

@@ -331,12 +331,18 @@ def test_a_totals_row_without_a_log_group_is_skipped(row):
 @pytest.mark.parametrize(
     "row, expected",
     [
-        ({"@log": "1:/g", "init_ms": "147.85"}, ("/g", 147.85)),
-        ({"@log": "1:/g", "init_ms": "-3"}, None),
-        ({"@log": "1:/g", "init_ms": "nan"}, None),
-        ({"@log": "1:/g", "init_ms": "147.85 ms"}, None),
-        ({"@log": "1:/g"}, None),
-        ({"init_ms": "100"}, None),
+        ({"@log": "1:/g", "at_ms": "1700000000000", "init_ms": "147.85"}, ("/g", 1.7e12, 147.85)),
+        (
+            {"@log": "1:/g", "at_ms": "1.7E12", "init_ms": "147.85"},
+            ("/g", 1.7e12, 147.85),
+        ),  # how it prints: undocumented
+        ({"@log": "1:/g", "at_ms": "1700000000000", "init_ms": "-3"}, None),
+        ({"@log": "1:/g", "at_ms": "1700000000000", "init_ms": "nan"}, None),
+        ({"@log": "1:/g", "at_ms": "1700000000000", "init_ms": "147.85 ms"}, None),
+        ({"@log": "1:/g", "at_ms": "1700000000000"}, None),
+        ({"@log": "1:/g", "init_ms": "147.85"}, None),  # no time: which range it belongs to is unknown
+        ({"@log": "1:/g", "at_ms": "2023-11-14 22:13:20.000", "init_ms": "147.85"}, None),
+        ({"at_ms": "1700000000000", "init_ms": "100"}, None),
     ],
 )
 def test_odd_init_duration_rows(row, expected):
@@ -345,7 +351,9 @@ def test_odd_init_duration_rows(row, expected):
 
 INSIGHTS_TEXT = st.one_of(st.text(max_size=30), st.floats().map(repr), st.integers().map(str), st.none())
 ROWS = st.dictionaries(
-    st.sampled_from(["@log", "invocations", "cold_starts", "max_memory_used", "memory_size", "init_ms", "@ptr"]),
+    st.sampled_from(
+        ["@log", "invocations", "cold_starts", "max_memory_used", "memory_size", "init_ms", "at_ms", "@ptr"]
+    ),
     INSIGHTS_TEXT,
 )
 
@@ -360,7 +368,7 @@ def test_any_insights_row_gives_sane_figures_or_nothing(row, log_format):
         for figure in (stats.max_memory_used_mb, stats.memory_size_mb):
             assert figure is None or (math.isfinite(figure) and figure > 0)
     init = init_duration_from_row(row)
-    assert init is None or (math.isfinite(init[1]) and init[1] >= 0)
+    assert init is None or (math.isfinite(init[2]) and init[2] >= 0 and math.isfinite(init[1]))
 
 
 # -- AWS API responses with missing, odd or extra fields ---------------------------------------

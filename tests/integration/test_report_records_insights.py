@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from healthaudit.audit import audit
 from healthaudit.collect.clients import AwsClients
-from healthaudit.collect.log_records import MAX_LOG_GROUPS_PER_QUERY, ScanSettings, scan_report_records
+from healthaudit.collect.log_records import MAX_LOG_GROUPS_PER_QUERY, ScanSettings, scan_ranges, scan_report_records
 from healthaudit.config import AuditConfig
 from healthaudit_sandbox.fleet import seed_fleet
 from healthaudit_sandbox.logs_insights.api import set_init_duration_discovered, set_query_timeout_bytes
@@ -129,8 +129,9 @@ def test_a_batch_with_one_bad_log_group_is_bisected_until_only_that_group_fails(
     assert scan.failed == {bad: f"StartQuery failed: {code}"}
     assert set(scan.stats) == set(names) - {bad}
     assert all(stats.invocations == 2 and stats.cold_starts == 1 for stats in scan.stats.values())
-    # The failing batch, then at each halving one failing half and the two queries of the other.
-    assert scan.queries <= 1 + 3 * math.ceil(math.log2(MAX_LOG_GROUPS_PER_QUERY))
+    # Each of the batch's two queries (totals, inits) on its own: the failing batch, then at each halving
+    # the failing half and the other.
+    assert scan.queries <= 2 * (1 + 2 * math.ceil(math.log2(MAX_LOG_GROUPS_PER_QUERY)))
 
 
 def test_a_failure_every_group_shares_is_learned_once_not_bisected_in_every_batch(aws, sandbox):
@@ -156,7 +157,7 @@ def test_throttling_is_no_groups_fault_and_the_batch_is_not_bisected(aws, sandbo
         logs = aws.client("logs", endpoint_url=proxy.endpoint, config=NO_RETRIES)
         scan = scan_report_records(logs, dict.fromkeys(names, "Text"), START, END)
     assert set(scan.failed.values()) == {"StartQuery failed: ThrottlingException"} and len(scan.failed) == 8
-    assert len(proxy.answered) == 1
+    assert proxy.answered == ["StartQuery", "StartQuery"]  # the batch's totals and inits queries, neither bisected
 
 
 # -- a query that times out is split and retried once ---------------------------------------------
@@ -187,7 +188,8 @@ def test_a_query_that_times_out_is_split_into_time_halves_and_retried_once(aws, 
         assert scan.failed == {
             "/aws/lambda/slow": "Logs Insights query timed out, and again when retried on half of the range"
         }
-        assert scan.queries == 2  # the whole range, then its first half: no further split, no bisection
+        # Each of the two queries: the whole range, then its first half; no further split, no bisection.
+        assert scan.queries == 2 * 2
 
 
 # -- every page of GetQueryResults is read --------------------------------------------------------
@@ -225,7 +227,8 @@ def test_bytes_scanned_are_recorded_per_query_and_summed(aws):
 def test_the_report_states_what_its_logs_insights_queries_scanned(aws):
     seed_fleet(aws, AT, [PlantedFunction("billed")])
     report = audit(AwsClients(aws, region=REGION), AuditConfig(), at=AT)
-    assert report.api_calls["StartQuery"] == 4  # totals and inits, for the baseline and the window
+    # The totals of the baseline and of the window, and the inits of both in one query.
+    assert report.api_calls["StartQuery"] == 3
     assert report.logs_insights_bytes_scanned > 0
     assert report.to_dict()["logs_insights_bytes_scanned"] == report.logs_insights_bytes_scanned
     stored = type(report).from_dict(report.to_dict())
@@ -276,25 +279,55 @@ def _in_flight_counter(logs):
 def test_ranges_scanned_together_read_what_each_alone_reads_within_the_concurrent_query_limit(aws, most):
     # StartQuery's quota is per account (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html):
     # the baseline and the current window share max_concurrent_queries instead of each having its own.
-    from healthaudit.collect.log_records import scan_ranges
-
     logs = aws.client("logs")
-    names = [f"/aws/lambda/pair-{i:03d}" for i in range(2 * MAX_LOG_GROUPS_PER_QUERY + 1)]
-    groups = _groups(logs, names)
+    names = [f"/aws/lambda/pair-{i:03d}" for i in range(2 * MAX_LOG_GROUPS_PER_QUERY + 1)]  # three batches
+    groups = _groups(logs, names, per_group=4)  # cold starts at START + 1 min and at `middle` itself
     middle = START + (END - START) / 2
     alone = [scan_report_records(logs, groups, START, middle), scan_report_records(logs, groups, middle, END)]
     counter = _in_flight_counter(logs)
     together = scan_ranges(
         logs, [(groups, START, middle), (groups, middle, END)], ScanSettings(max_concurrent_queries=most)
     )
-    assert [
+    read = [
         {name: (s.invocations, s.cold_starts, s.init_durations.values) for name, s in scan.stats.items()}
-        for scan in together
-    ] == [
+        for scan in together.ranges
+    ]
+    assert read == [
         {name: (s.invocations, s.cold_starts, s.init_durations.values) for name, s in scan.stats.items()}
         for scan in alone
     ]
-    assert [scan.queries for scan in together] == [scan.queries for scan in alone]
-    assert all(scan.queries > 0 for scan in together)
-    assert [scan.bytes_scanned for scan in together] == [scan.bytes_scanned for scan in alone]
+    assert all(values == [300.0] for _, _, values in read[0].values())
+    assert all(values == [302.0] for _, _, values in read[1].values())
+    # Each range's totals, and one init-duration query a batch over both ranges where alone each had its own.
+    assert together.queries == sum(scan.queries for scan in alone) - 3
+    assert together.bytes_scanned == sum(scan.bytes_scanned for scan in alone)  # Insights bills the same bytes
     assert 1 <= counter["most"] <= most
+
+
+@pytest.mark.parametrize(
+    "ends_before_boundary_ms, range_index",
+    [(1, 0), (0, 1)],
+    ids=["a millisecond before: the earlier range", "at the boundary: the later range"],
+)
+def test_an_init_read_with_both_ranges_belongs_to_the_range_its_report_falls_in(
+    aws, ends_before_boundary_ms, range_index
+):
+    # The ranges are half-open, [START, middle) and [middle, END); a REPORT record's time is its invocation's end.
+    logs = aws.client("logs")
+    middle = START + (END - START) / 2
+    begins = middle - timedelta(milliseconds=20 + ends_before_boundary_ms)
+    write_invocations(logs, "/aws/lambda/edge", [Invocation(begins, 20.0, 256, 100, init_duration_ms=345.0)])
+    groups = {"/aws/lambda/edge": "Text"}
+    together = scan_ranges(logs, [(groups, START, middle), (groups, middle, END)])
+    read = [scan.stats.get("/aws/lambda/edge") for scan in together.ranges]
+    assert read[range_index] is not None and read[1 - range_index] is None
+    assert (read[range_index].invocations, read[range_index].init_durations.values) == (1, [345.0])
+
+
+def test_ranges_read_together_must_be_adjacent(aws):
+    groups = {"/aws/lambda/gap": "Text"}
+    with pytest.raises(ValueError, match="adjacent ranges"):
+        scan_ranges(
+            aws.client("logs"),
+            [(groups, START, START + timedelta(hours=1)), (groups, START + timedelta(hours=1, seconds=1), END)],
+        )

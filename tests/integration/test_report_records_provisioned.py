@@ -18,7 +18,7 @@ import pytest
 from healthaudit.audit import audit
 from healthaudit.checks.cold_start_regression import cold_start_regression
 from healthaudit.collect.clients import AwsClients
-from healthaudit.collect.log_records import on_demand_inits, scan_report_records
+from healthaudit.collect.log_records import on_demand_inits, scan_ranges, scan_report_records
 from healthaudit.config import AuditConfig, Thresholds
 from healthaudit_sandbox.fleet import seed_fleet
 from healthaudit_sandbox.planted_function import LogTraffic, PlantedFunction, Traffic
@@ -118,7 +118,7 @@ def test_invalid_provisioned_timing_is_refused(bad):
 
 
 def _row(stream: str, kind: str, init_type: str | None = None, init_ms: str | None = None) -> dict:
-    row = {"@log": "123456789012:/aws/lambda/f", "@logStream": stream, "type": kind}
+    row = {"@log": "123456789012:/aws/lambda/f", "@logStream": stream, "type": kind, "at_ms": "1700000000000"}
     if init_type:
         row["init_type"] = init_type
     if init_ms:
@@ -139,7 +139,35 @@ def _row(stream: str, kind: str, init_type: str | None = None, init_ms: str | No
     ],
 )
 def test_a_json_report_is_a_cold_start_only_when_its_streams_init_was_on_demand(rows, expected):
-    assert on_demand_inits(rows).get("/aws/lambda/f", []) == expected
+    assert [value for _, value in on_demand_inits(rows).get("/aws/lambda/f", [])] == expected
+
+
+def test_a_json_report_without_its_time_is_not_counted():
+    report = {key: value for key, value in _row("a", "platform.report", init_ms="300").items() if key != "at_ms"}
+    assert on_demand_inits([_row("a", "platform.initStart", "on-demand"), report]) == {}
+
+
+def test_an_on_demand_init_just_before_the_window_is_the_windows_cold_start_when_both_ranges_are_read_together(aws):
+    # A first audit reads its baseline and window with one init-duration query: an invocation whose environment
+    # was initialised in the baseline's last moments and whose report is in the window is the window's cold
+    # start. The window read on its own holds neither its initStart nor its initReport, and cannot count it.
+    logs = aws.client("logs")
+    window_start = _at(60)
+    invocations = [
+        Invocation(_at(30), 20.0, 512, 100, init_duration_ms=250.0),
+        # initialised and started 10 ms before the window, its platform.report 10 ms into it
+        Invocation(window_start - timedelta(milliseconds=10), 20.0, 512, 100, init_duration_ms=300.0),
+    ]
+    write_invocations(logs, "/aws/lambda/quotes", invocations, "JSON")
+    groups = {"/aws/lambda/quotes": "JSON"}
+    baseline, window = (
+        scan.stats["/aws/lambda/quotes"]
+        for scan in scan_ranges(logs, [(groups, START, window_start), (groups, window_start, AT)]).ranges
+    )
+    assert (baseline.invocations, baseline.cold_starts, baseline.init_durations.values) == (1, 1, [250.0])
+    assert (window.invocations, window.cold_starts, window.init_durations.values) == (1, 1, [300.0])
+    alone = scan_report_records(logs, groups, window_start, AT).stats["/aws/lambda/quotes"]
+    assert (alone.invocations, alone.cold_starts) == (1, 0)
 
 
 @pytest.mark.parametrize("log_format", ["Text", "JSON"])

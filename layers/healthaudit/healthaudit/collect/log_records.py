@@ -20,6 +20,15 @@ failing for it are not bisected further. A query that times out
 (Insights' Timeout status, or still running at the deadline) is split into its two time halves and
 each is run once more; a half that times out again makes its groups a gap.
 
+Each batch of log groups has two queries: the totals (a ``stats`` by log group) and the init durations
+(one row per cold start). Several adjacent ranges (a first audit's baseline and window) are read with
+their own totals queries but one init-duration query over all of them: its rows carry their time
+(``toMillis(@timestamp)``, a documented datetime function) and are told apart by it, so a first audit
+runs three queries a batch where four would read the same records (Insights bills the bytes scanned,
+the same either way). Every query is a task of its own in the shared pool of concurrent queries.
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-operations-functions.html
+How GetQueryResults prints a number, toMillis' among them, is undocumented: it is read as any number.
+
 Init Duration is read from the text REPORT line with ``parse``: Insights' discovered-fields table
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html)
 lists @type, @requestId, @duration, @billedDuration, @memorySize and @maxMemoryUsed for Lambda, not
@@ -34,9 +43,9 @@ concurrency). In the JSON format each execution environment writes to a log stre
 opened by its ``platform.initStart`` / ``platform.initReport`` with ``initializationType``
 (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html): a
 ``platform.report`` with ``initDurationMs`` counts as a cold start only when its stream's
-initialisation was ``on-demand``. One whose stream's initialisation is not in the range read (a
-provisioned environment initialised earlier, or an on-demand one whose init straddled the range's
-start) is not counted.
+initialisation was ``on-demand``. One whose stream's initialisation is not in the span read (a
+provisioned environment initialised earlier, or an on-demand one whose init straddled the span's
+start) is not counted; a first audit reads its baseline and window as one span for this.
 """
 
 from __future__ import annotations
@@ -71,7 +80,10 @@ TEXT_TOTALS = (
     " max(@maxMemoryUsed) as max_memory_used, max(@memorySize) as memory_size, sum(@billedDuration) as billed_ms"
     " by @log"
 )
-TEXT_INITS = f'filter @type = "REPORT" | {_PARSE_INIT} | filter ispresent(init_ms) | fields @log, init_ms'
+TEXT_INITS = (
+    f'filter @type = "REPORT" | {_PARSE_INIT} | filter ispresent(init_ms)'
+    " | fields @log, toMillis(@timestamp) as at_ms, init_ms"
+)
 # The JSON log format's platform records:
 # https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
 JSON_TOTALS = (
@@ -82,7 +94,7 @@ JSON_TOTALS = (
 JSON_INITS = (
     'filter type in ["platform.initStart", "platform.initReport"]'
     ' or (type = "platform.report" and ispresent(record.metrics.initDurationMs))'
-    " | fields @log, @logStream, type, record.initializationType as init_type,"
+    " | fields @log, @logStream, toMillis(@timestamp) as at_ms, type, record.initializationType as init_type,"
     " record.metrics.initDurationMs as init_ms"
 )
 BYTES_PER_MB = 1_000_000
@@ -128,6 +140,25 @@ class LogScan:
     """statistics.bytesScanned of each query started, in the order they ended."""
 
 
+@dataclass
+class RangeScan:
+    """What one of several ranges read together holds: its statistics and its failed groups, as in LogScan."""
+
+    stats: dict[str, GroupStats] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RangesScan:
+    """Adjacent ranges read together: each range's statistics, and the queries of all of them (the
+    init-duration queries span the ranges, so their queries and bytes belong to no one range)."""
+
+    ranges: list[RangeScan] = field(default_factory=list)
+    queries: int = 0
+    bytes_scanned: int = 0
+    query_bytes: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True)
 class ScanSettings:
     max_concurrent_queries: int = 20
@@ -157,7 +188,14 @@ def scan_report_records(
     near), is stopped with StopQuery: none is left running. A stop for the Lambda deadline makes
     its groups failed with :data:`STOPPED_EARLY`.
     """
-    return scan_ranges(logs, [(groups, start, end)], settings, clock, sleep, must_stop)[0]
+    scans = scan_ranges(logs, [(groups, start, end)], settings, clock, sleep, must_stop)
+    return LogScan(
+        stats=scans.ranges[0].stats,
+        failed=scans.ranges[0].failed,
+        queries=scans.queries,
+        bytes_scanned=scans.bytes_scanned,
+        query_bytes=scans.query_bytes,
+    )
 
 
 def scan_ranges(
@@ -167,29 +205,66 @@ def scan_ranges(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     must_stop: Callable[[], bool] = lambda: False,
-) -> list[LogScan]:
-    """Scan several (groups, start, end) ranges as scan_report_records does, one LogScan each, their
-    queries sharing one pool of `max_concurrent_queries`: a first audit's baseline and current window
-    run side by side instead of one after the other, never more queries in flight than the settings allow."""
-    runners = [_QueryRunner(logs, settings, clock, sleep, must_stop) for _ in ranges]
+) -> RangesScan:
+    """Scan adjacent (groups, start, end) ranges, each as scan_report_records does: a totals query for each
+    batch of a range's groups, and one init-duration query for each batch of all the ranges' groups over
+    all of them, its rows told apart by their time. Every query is a task of one pool of
+    `max_concurrent_queries`: never more queries in flight than the settings allow."""
+    for (_, _, end), (_, start, _) in zip(ranges, ranges[1:], strict=False):
+        if start != end:
+            raise ValueError(f"scan_ranges reads adjacent ranges: one ends at {end}, the next starts at {start}")
+    runner = _QueryRunner(logs, settings, clock, sleep, must_stop)
+    formats = {name: fmt for groups, _, _ in ranges for name, fmt in groups.items()}
     with ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_queries)) as pool:
-        jobs = [
-            [pool.submit(_scan_batch, runner, fmt, names, start, end, settings) for fmt, names in _batches(groups)]
-            for runner, (groups, start, end) in zip(runners, ranges, strict=True)
+        totals_jobs = [
+            [pool.submit(_scan_batch, runner, _read_totals, fmt, names, start, end) for fmt, names in _batches(groups)]
+            for groups, start, end in ranges
         ]
+        init_jobs = [
+            pool.submit(_scan_batch, runner, _read_inits, fmt, names, ranges[0][1], ranges[-1][2])
+            for fmt, names in _batches(formats)
+        ]
+        inits, inits_failed = _merged(job.result() for job in init_jobs)
         scans = []
-        for range_jobs in jobs:
-            scan = LogScan()
-            for job in range_jobs:
-                stats, failed = job.result()
-                scan.stats.update(stats)
-                scan.failed.update(failed)
-            scans.append(scan)
-    for scan, runner in zip(scans, runners, strict=True):
-        scan.queries = runner.started
-        scan.query_bytes = tuple(runner.query_bytes)
-        scan.bytes_scanned = sum(runner.query_bytes)
-    return scans
+        for (groups, start, end), jobs in zip(ranges, totals_jobs, strict=True):
+            totals, failed = _merged(job.result() for job in jobs)
+            failed.update((name, reason) for name, reason in inits_failed.items() if name in groups)
+            scans.append(_range_scan(totals, failed, inits, formats, start, end))
+    return RangesScan(
+        ranges=scans,
+        queries=runner.started,
+        bytes_scanned=sum(runner.query_bytes),
+        query_bytes=tuple(runner.query_bytes),
+    )
+
+
+def _merged(results: Iterable[tuple[dict[str, Any], dict[str, str]]]) -> tuple[dict[str, Any], dict[str, str]]:
+    found: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for part, part_failed in results:
+        found.update(part)
+        failed.update(part_failed)
+    return found, failed
+
+
+def _range_scan(
+    totals: dict[str, GroupStats],
+    failed: dict[str, str],
+    inits: Mapping[str, Sequence[tuple[float, float]]],
+    formats: Mapping[str, str],
+    start: datetime,
+    end: datetime,
+) -> RangeScan:
+    """One range's totals with the init durations of its own time; a group whose inits failed has failed."""
+    start_ms, end_ms = start.timestamp() * 1000, end.timestamp() * 1000
+    stats = {name: group_stats for name, group_stats in totals.items() if name not in failed}
+    for name, group_stats in stats.items():
+        values = [value for at_ms, value in inits.get(name, ()) if start_ms <= at_ms < end_ms]
+        for value in values:
+            group_stats.init_durations.add(value)
+        if formats[name] == "JSON":  # the on-demand inits; the text totals query counts the cold starts itself
+            group_stats.cold_starts = len(values)
+    return RangeScan(stats=stats, failed=failed)
 
 
 def _batches(groups: Mapping[str, str]) -> list[tuple[str, list[str]]]:
@@ -204,44 +279,51 @@ def _batches(groups: Mapping[str, str]) -> list[tuple[str, list[str]]]:
     return batches
 
 
+#: One query over a batch: (runner, log format, group names, start, end) -> what it read, by log group.
+BatchRead = Callable[["_QueryRunner", str, list[str], datetime, datetime], dict[str, Any]]
+
+
 def _scan_batch(
-    runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime, settings: ScanSettings
-) -> tuple[dict[str, GroupStats], dict[str, str]]:
-    """The batch's statistics; on a failure that may be one group's, the batch's halves, each on its own."""
+    runner: _QueryRunner, read: BatchRead, log_format: str, names: list[str], start: datetime, end: datetime
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """What `read` found by log group; on a failure that may be one group's, the batch's halves, each on its own."""
     try:
-        return _read_batch(runner, log_format, names, start, end, settings), {}
+        return read(runner, log_format, names, start, end), {}
     except (*READ_ERRORS, QueryFailed) as error:
         reason = _reason(error)
         if len(names) == 1 or not _may_be_one_groups_fault(error) or runner.is_account_wide(reason):
             return {}, {name: reason for name in names}
     middle = len(names) // 2
-    stats, failed = {}, {}
+    found, failed = {}, {}
     for half in (names[:middle], names[middle:]):
-        half_stats, half_failed = _scan_batch(runner, log_format, half, start, end, settings)
-        stats.update(half_stats)
+        half_found, half_failed = _scan_batch(runner, read, log_format, half, start, end)
+        found.update(half_found)
         failed.update(half_failed)
-    if not stats and len(set(failed.values())) == 1 and len(names) >= ACCOUNT_WIDE_AFTER:
+    if not found and len(set(failed.values())) == 1 and len(names) >= ACCOUNT_WIDE_AFTER:
         runner.learn_account_wide(next(iter(failed.values())))
-    return stats, failed
+    return found, failed
 
 
-def _read_batch(
-    runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime, settings: ScanSettings
+def _read_totals(
+    runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime
 ) -> dict[str, GroupStats]:
-    totals_query, inits_query = (TEXT_TOTALS, TEXT_INITS) if log_format == "Text" else (JSON_TOTALS, JSON_INITS)
-    stats = merge_totals(runner.rows(totals_query, names, start, end), log_format, settings.sample_capacity)
-    init_rows = runner.rows(inits_query, names, start, end)
+    query = TEXT_TOTALS if log_format == "Text" else JSON_TOTALS
+    return merge_totals(runner.rows(query, names, start, end), log_format, runner.settings.sample_capacity)
+
+
+def _read_inits(
+    runner: _QueryRunner, log_format: str, names: list[str], start: datetime, end: datetime
+) -> dict[str, list[tuple[float, float]]]:
+    """(time in epoch ms, init duration in ms) of each cold start, by log group: every init of the text format,
+    the on-demand ones of the JSON format."""
     if log_format == "Text":
-        inits: Iterable[tuple[str, float]] = filter(None, map(init_duration_from_row, init_rows))
-    else:
-        by_group = on_demand_inits(init_rows)
-        for group, group_stats in stats.items():
-            group_stats.cold_starts = len(by_group.get(group, ()))
-        inits = ((group, value) for group, values in by_group.items() for value in values)
-    for group, value in inits:
-        if group in stats:
-            stats[group].init_durations.add(value)
-    return stats
+        found: dict[str, list[tuple[float, float]]] = {}
+        for row in runner.rows(TEXT_INITS, names, start, end):
+            init = init_duration_from_row(row)
+            if init is not None:
+                found.setdefault(init[0], []).append(init[1:])
+        return found
+    return on_demand_inits(runner.rows(JSON_INITS, names, start, end))
 
 
 #: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html (status)
@@ -435,23 +517,25 @@ def totals_from_row(row: Mapping[str, Any], log_format: str, sample_capacity: in
     )
 
 
-def init_duration_from_row(row: Mapping[str, Any]) -> tuple[str, float] | None:
-    """(log group, init duration in ms) from an init-duration row; None unless both are there and sane."""
-    group, value = _group_name(row.get("@log")), _number(row.get("init_ms"))
-    if not group or value is None or value < 0:
+def init_duration_from_row(row: Mapping[str, Any]) -> tuple[str, float, float] | None:
+    """(log group, time in epoch ms, init duration in ms) from an init-duration row; None unless all three are
+    there and sane."""
+    group, at_ms, value = _group_name(row.get("@log")), _number(row.get("at_ms")), _number(row.get("init_ms"))
+    if not group or at_ms is None or value is None or value < 0:
         return None
-    return group, value
+    return group, at_ms, value
 
 
-def on_demand_inits(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
-    """By log group, the init durations of the JSON platform.report records whose environment was initialised on demand.
+def on_demand_inits(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[float, float]]]:
+    """By log group, (time in epoch ms, init duration) of the JSON platform.report records whose environment was
+    initialised on demand.
 
     Rows are platform.initStart / platform.initReport records (their initializationType) and
     platform.report records with an initDurationMs; they are matched by log group and log stream,
     since each execution environment writes to a stream of its own.
     """
     init_types: dict[tuple[str, str], str] = {}
-    reports: list[tuple[str, str, float]] = []
+    reports: list[tuple[str, str, float, float]] = []
     for row in rows:
         group, stream = _group_name(row.get("@log")), row.get("@logStream")
         if not group or not isinstance(stream, str):
@@ -460,13 +544,13 @@ def on_demand_inits(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]
             if isinstance(row.get("init_type"), str):
                 init_types[(group, stream)] = row["init_type"]
         elif row.get("type") == "platform.report":
-            value = _number(row.get("init_ms"))
-            if value is not None and value >= 0:
-                reports.append((group, stream, value))
-    found: dict[str, list[float]] = {}
-    for group, stream, value in reports:
+            at_ms, value = _number(row.get("at_ms")), _number(row.get("init_ms"))
+            if at_ms is not None and value is not None and value >= 0:
+                reports.append((group, stream, at_ms, value))
+    found: dict[str, list[tuple[float, float]]] = {}
+    for group, stream, at_ms, value in reports:
         if init_types.get((group, stream)) == "on-demand":
-            found.setdefault(group, []).append(value)
+            found.setdefault(group, []).append((at_ms, value))
     return found
 
 

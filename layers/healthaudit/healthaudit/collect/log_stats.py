@@ -101,8 +101,8 @@ def read_log_stats(
         settings,
         must_stop=near_deadline,
     )
-    for (range_start, range_end), scan in zip(ranges, scans, strict=True):
-        result.bytes_scanned += scan.bytes_scanned
+    result.bytes_scanned = scans.bytes_scanned
+    for (range_start, range_end), scan in zip(ranges, scans.ranges, strict=True):
         for group, function in readable.items():
             if group in scan.failed:
                 state.unread_for(function["FunctionArn"], DataSource.REPORT_RECORDS, scan.failed[group])
