@@ -18,6 +18,7 @@ import threading
 
 from healthaudit_sandbox.fidelity.cloudwatch import (
     install_cloudwatch_get_metric_data,
+    install_cloudwatch_get_metric_data_pages,
     install_cloudwatch_list_metrics,
     install_cloudwatch_metric_store,
 )
@@ -56,6 +57,7 @@ def install() -> None:
         install_tagging_get_resources_pages()
         install_cloudwatch_metric_store()
         install_cloudwatch_get_metric_data()
+        install_cloudwatch_get_metric_data_pages()
         install_cloudwatch_list_metrics()
         install_logs_log_group_class()
         install_stepfunctions_create_idempotency()

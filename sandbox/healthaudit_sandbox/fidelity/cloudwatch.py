@@ -333,6 +333,92 @@ def install_cloudwatch_get_metric_data() -> None:
     cw_models.CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
 
 
+#: GetMetricData's MaxDatapoints: "The maximum number of data points the request should return before
+#: paginating. If you omit this, the default of 100,800 is used."
+DEFAULT_MAX_DATAPOINTS = 100_800
+_MAX_DATAPOINTS_ATTR = "_healthaudit_default_max_datapoints"
+
+
+def set_default_max_datapoints(account_id: str, region: str, datapoints: int | None) -> None:
+    """Answer an account and Region's GetMetricData calls that omit MaxDatapoints in pages of ``datapoints``,
+    as AWS answers them in pages of 100,800: the paging path at a test's size. None restores AWS's default.
+
+    The setting lives on moto's backend, so a moto reset forgets it.
+    """
+    if datapoints is not None and int(datapoints) < 1:
+        raise ValueError(f"datapoints must be at least 1, got {datapoints}")
+    setattr(cw_models.cloudwatch_backends[account_id][region], _MAX_DATAPOINTS_ATTR, datapoints)
+
+
+def install_cloudwatch_get_metric_data_pages() -> None:
+    """GetMetricData answered in pages of MaxDatapoints, with NextToken, as the API reference describes it.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html: MaxDatapoints
+    (default 100,800) is the most "the request should return before paginating"; NextToken "to get the
+    next set of data points"; a result's StatusCode PartialData means "an incomplete set of data points
+    were returned. You can use the NextToken value that was returned and repeat your request to get more
+    data points." How AWS cuts a page is undocumented. The sandbox takes the results in query order and
+    each one's datapoints in ScanBy order, cuts after MaxDatapoints of them, inside a result where the
+    count falls there (that result is PartialData on this page and continues on the next), and answers a
+    result without datapoints on the page its place falls on. moto 5.2.5 answers every datapoint at once.
+    """
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.core.responses import ActionResult
+
+    def get_metric_data(self: CloudWatchResponse) -> ActionResult:
+        params = self._get_params()
+        queries = params.get("MetricDataQueries", [])
+        for number, query in enumerate(queries, start=1):
+            if "MetricStat" not in query and "Expression" not in query:
+                raise ValidationError(f"The parameter MetricDataQueries.member.{number}.MetricStat is required.\n")
+        backend = self.cloudwatch_backend
+        size = params.get("MaxDatapoints") or getattr(backend, _MAX_DATAPOINTS_ATTR, None) or DEFAULT_MAX_DATAPOINTS
+        if int(size) < 1:
+            raise ValidationError("The parameter MaxDatapoints must be greater than 0.")
+        token = params.get("NextToken")
+        if token is not None and not str(token).isdigit():
+            raise cw_models.InvalidParameterValue("Request parameter NextToken is invalid")
+        results = backend.get_metric_data(
+            start_time=params["StartTime"],
+            end_time=params["EndTime"],
+            queries=queries,
+            scan_by=params.get("ScanBy") or "TimestampDescending",
+        )
+        page, next_token = metric_data_page(results, int(token or 0), int(size))
+        answer: dict[str, Any] = {"MetricDataResults": page}
+        if next_token is not None:
+            answer["NextToken"] = next_token
+        return ActionResult(answer)
+
+    CloudWatchResponse.get_metric_data = get_metric_data  # type: ignore[method-assign]
+
+
+def metric_data_page(results: list[dict[str, Any]], offset: int, size: int) -> tuple[list[dict[str, Any]], str | None]:
+    """The results' datapoints from place ``offset`` on, ``size`` of them, and the next page's token (None: last)."""
+    total = sum(len(result["values"]) for result in results)
+    end = offset + size
+    page, place = [], 0
+    for result in results:
+        first, count = place, len(result["values"])
+        place += count
+        if count == 0:
+            if offset <= first < end or (first == total and end >= total):
+                page.append(result)
+            continue
+        if place <= offset or first >= end:
+            continue
+        lo, hi = max(first, offset) - first, min(place, end) - first
+        page.append(
+            {
+                **result,
+                "values": result["values"][lo:hi],
+                "timestamps": result["timestamps"][lo:hi],
+                "status_code": "PartialData" if hi < count else result.get("status_code", "Complete"),
+            }
+        )
+    return page, (str(end) if end < total else None)
+
+
 def _ascending(values: list[Any], timestamps: list[datetime]) -> tuple[list[Any], list[datetime]]:
     order = sorted(range(len(timestamps)), key=timestamps.__getitem__)
     return [values[i] for i in order], [timestamps[i] for i in order]

@@ -225,8 +225,9 @@ def _fetch_batch(
 
 
 def _in_utc(moment: datetime) -> datetime:
-    """The moment in UTC. botocore gives each parsed timestamp a tzlocal instance of its own: kept, a fleet's
-    datapoints would carry one apiece, and every comparison between two of them would ask both for their offset."""
+    """The moment in UTC. The audit's clients read timestamps in UTC already (clients.utc_timestamp); a client
+    made otherwise gives each a tzlocal instance of its own: kept, a fleet's datapoints would carry one apiece,
+    and every comparison between two of them would ask both for their offset."""
     return moment.astimezone(UTC)
 
 
