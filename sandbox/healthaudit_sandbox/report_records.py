@@ -45,7 +45,6 @@ also includes the Init phase (Lambda bills the INIT phase since August 2025). Pa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -54,6 +53,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
+
+from botocore.exceptions import ClientError
 
 __all__ = [
     "DEFAULT_RUNTIME_VERSION",
@@ -381,8 +382,13 @@ def write_invocations(
     """
     region = logs_client.meta.region_name
     name = function_name or log_group.rstrip("/").rsplit("/", 1)[-1]
-    with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+    try:
         logs_client.create_log_group(logGroupName=log_group)
+    except ClientError as error:
+        # By its code: botocore makes a client's exception classes lazily, and threads sharing a new client
+        # can each get classes of their own, so `client.exceptions.X` may not be the class raised.
+        if error.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+            raise
 
     streams: dict[str, list[LogEvent]] = {}
     current: str | None = None

@@ -135,6 +135,20 @@ def test_write_invocations_opens_a_log_stream_per_execution_environment(aws):
     assert sorted(int(r["n"]) for r in _rows(response)) == [2, 2]
 
 
+def test_write_invocations_writes_to_a_log_group_that_exists_already_and_refuses_other_errors(aws):
+    # "created if missing": told apart by the error's code, as botocore may hand threads sharing a new client
+    # exception classes of their own (its client.exceptions is built lazily, unlocked).
+    from botocore.exceptions import ClientError
+
+    logs = aws.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/existing")
+    written = write_invocations(logs, "/aws/lambda/existing", [Invocation(_at(0), 10, 256, 90)])
+    assert written.events == 3
+    with pytest.raises(ClientError) as refused:
+        write_invocations(logs, "/aws/lambda/" + "x" * 600, [Invocation(_at(0), 10, 256, 90)])
+    assert refused.value.response["Error"]["Code"] != "ResourceAlreadyExistsException"
+
+
 # -- Discovered fields of Lambda logs -------------------------------------------------------------
 
 
