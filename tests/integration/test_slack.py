@@ -35,7 +35,7 @@ from healthaudit.publish.slack import (
     slack_api_url,
     slack_client,
 )
-from tests.support.slack_server import SlackServer
+from tests.support.slack_server import RESPONSE_URL_SECONDS, RESPONSE_URL_USES, SlackServer
 
 TOKEN = "xoxb-1111-2222-s3cr3t-t0ken"
 CHANNEL = "C0123456789"
@@ -373,6 +373,30 @@ def test_server_incoming_webhook(slack):
     unknown = WebhookClient(slack.url + "/services/T000/B000/NOPE").send(text="hi")
     assert (unknown.status_code, unknown.body) == (404, "no_service")
     assert [m["text"] for m in slack.messages] == ["hi", "hi"]
+
+
+@pytest.mark.parametrize(
+    "after_seconds, accepted",
+    [(0, True), (RESPONSE_URL_SECONDS - 1, True), (RESPONSE_URL_SECONDS, True), (RESPONSE_URL_SECONDS + 1, False)],
+    ids=["at once", "29:59", "30:00", "30:01"],
+)
+def test_server_response_url_answers_within_30_minutes_of_the_click(after_seconds, accepted):
+    # Slack: a response_url takes up to five responses within 30 minutes of the interaction
+    # (https://api.slack.com/interactivity/handling#message_responses).
+    now = [1000.0]
+    with SlackServer(tokens={TOKEN}, channels={CHANNEL}, clock=lambda: now[0]) as slack:
+        posted = slack_client(TOKEN, base_url=slack.api_url).chat_postMessage(channel=CHANNEL, text="digest")
+        webhook = WebhookClient(slack.response_url(CHANNEL, posted["ts"]))
+        now[0] += after_seconds
+        answer = webhook.send(text="snoozed", replace_original=True)
+        assert answer.status_code == (200 if accepted else 404)
+        assert [m["text"] for m in slack.messages] == ["snoozed" if accepted else "digest"]
+
+
+def test_server_response_url_takes_five_responses(slack):
+    posted = slack_client(TOKEN, base_url=slack.api_url).chat_postMessage(channel=CHANNEL, text="digest")
+    webhook = WebhookClient(slack.response_url(CHANNEL, posted["ts"]))
+    assert [webhook.send(text=f"answer {n}").status_code for n in range(RESPONSE_URL_USES + 1)] == [200] * 5 + [404]
 
 
 def test_details_thread_lists_every_finding_within_limits(client, slack):

@@ -23,7 +23,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -76,6 +76,14 @@ class _State:
     epoch: int = field(default_factory=lambda: int(time.time()))
     stopping: threading.Event = field(default_factory=threading.Event)
     response_urls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    """What the server reads the time from: a test gives its own, and moves it on instead of waiting."""
+
+
+#: A response_url takes up to five responses within 30 minutes of the interaction:
+#: https://api.slack.com/interactivity/handling#message_responses
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
 
 
 class SlackServer:
@@ -85,9 +93,14 @@ class SlackServer:
         channels: Iterable[str] = ("C0123456789",),
         webhooks: Iterable[str] = ("/services/T000/B000/XXXX",),
         without_the_app: Iterable[str] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._state = _State(
-            tokens=set(tokens), channels=set(channels), webhooks=set(webhooks), without_the_app=set(without_the_app)
+            tokens=set(tokens),
+            channels=set(channels),
+            webhooks=set(webhooks),
+            without_the_app=set(without_the_app),
+            clock=clock,
         )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,10 +159,15 @@ class SlackServer:
 
     def response_url(self, channel: str, ts: str) -> str:
         """A click's response_url for the message `ts` in `channel`, as Slack puts in an interaction payload:
-        it takes up to 5 responses (https://api.slack.com/interactivity/handling#message_responses)."""
+        it takes up to five responses within 30 minutes of the click (RESPONSE_URL_USES, RESPONSE_URL_SECONDS)."""
         with self._state.lock:
             path = f"/actions/T000/{len(self._state.response_urls) + 1}/{ts.replace('.', '')}"
-            self._state.response_urls[path] = {"channel": channel, "ts": ts, "uses_left": 5}
+            self._state.response_urls[path] = {
+                "channel": channel,
+                "ts": ts,
+                "uses_left": RESPONSE_URL_USES,
+                "issued_at": self._state.clock(),
+            }
         return self.url + path
 
     # -- what happened -----------------------------------------------------------------------
@@ -340,10 +358,14 @@ class _SlackHandler(BaseHTTPRequestHandler):
     def _response(self, path: str, body: Any) -> tuple[int, Any]:
         """replace_original replaces the clicked message's text and blocks (keeping its ts); otherwise the
         answer is ephemeral, seen by the clicker only, and recorded with the request. Slack documents no
-        answer body for response_url: {"ok": true} as for the Web API, 404 for an unknown or used-up URL."""
+        answer body for response_url: {"ok": true} as for the Web API, 404 for an unknown, used-up or expired URL."""
         with self.state.lock:
             target = self.state.response_urls.get(path)
-            if target is None or target["uses_left"] < 1:
+            if (
+                target is None
+                or target["uses_left"] < 1
+                or self.state.clock() - target["issued_at"] > RESPONSE_URL_SECONDS
+            ):
                 return 404, {"ok": False, "error": "expired_url"}
             target["uses_left"] -= 1
         if not isinstance(body, dict):
