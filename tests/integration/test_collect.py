@@ -24,7 +24,8 @@ from healthaudit.config import AuditConfig
 from healthaudit_sandbox.fleet import tiny_zip
 from healthaudit_sandbox.proxy import AwsProxy, Fault
 from healthaudit_sandbox.report_records import Invocation, write_invocations
-from tests.support.clock import AT
+from tests.support.clock import AT, latest_listed_hour
+from tests.support.metric_data import put_invocations_at
 
 REGION = "eu-west-1"
 N = 1200
@@ -205,9 +206,11 @@ def test_a_range_older_than_the_listings_two_weeks_is_read_in_two_passes(sandbox
 
 def test_a_window_ending_less_than_15_minutes_before_the_audit_is_read_in_two_passes(sandbox):
     """ListMetrics lists a new metric up to 15 minutes late: a window that ends within those 15 minutes
-    (here the hour after AT, which ends later than 15 minutes ago, whenever the test runs) is read without it."""
-    session = seed_work_without_invocations(sandbox, "400000000014")
-    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=AT + timedelta(hours=1))
+    (the hour after the latest listed one, reckoned as the test runs: AT may be an hour old by then) is read
+    without it."""
+    hour = latest_listed_hour()
+    session = seed_work_without_invocations(sandbox, "400000000014", hour)
+    report = audit(AwsClients(session, region=REGION), AuditConfig(), at=hour + timedelta(hours=1))
     assert "ListMetrics" not in report.api_calls
     assert report.metric_queries["fleet"] == 3 * len(ACTIVITY_METRICS) + 1 + 2 * len(WORK_METRICS)
     assert_work_without_invocations_found(report)
@@ -226,22 +229,6 @@ def test_list_metrics_denied_means_the_two_passes_and_no_finding_lost(sandbox):
     (note,) = [note for note in report.notes if note.startswith("metrics read in two passes")]
     assert "ListMetrics was not answered (ListMetrics failed: AccessDenied)" in note
     assert "grant cloudwatch:ListMetrics" in note
-
-
-def put_invocations_at(cloudwatch, function: str, *moments: datetime) -> None:
-    """One AWS/Lambda Invocations datum of the function at each moment."""
-    cloudwatch.put_metric_data(
-        Namespace="AWS/Lambda",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                "Timestamp": moment,
-                "Value": 1.0,
-            }
-            for moment in moments
-        ],
-    )
 
 
 def test_sandbox_list_metrics_lists_only_metrics_with_data_in_the_past_two_weeks_500_a_page(sandbox):

@@ -12,9 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 from healthaudit.collect.metrics import LISTING_DELAY
 
-#: The hour at least LISTING_DELAY ago, as a schedule 15 minutes or more past the hour audits: ListMetrics,
-#: which lists a new metric up to 15 minutes late, then tells every metric with data in the window.
-AT = (datetime.now(UTC) - LISTING_DELAY).replace(minute=0, second=0, microsecond=0)
+
+def latest_listed_hour() -> datetime:
+    """The hour at least LISTING_DELAY ago, now, as a schedule 15 minutes or more past the hour audits:
+    ListMetrics, which lists a new metric up to 15 minutes late, then tells every metric with data in the window."""
+    return (datetime.now(UTC) - LISTING_DELAY).replace(minute=0, second=0, microsecond=0)
+
+
+#: latest_listed_hour() when the tests start. Later it is only further past: a window ending at AT stays one
+#: the listing covers; a test that needs a window it does not yet cover reckons its own hour.
+AT = latest_listed_hour()
 YESTERDAY = AT - timedelta(days=1)
 
 
