@@ -249,7 +249,6 @@ def projection(
     gmd_calls = calls.get("GetMetricData", 0)
     fleet_calls = min(gmd_calls, fleet_metric_calls(fleet))
     series_calls = gmd_calls - fleet_calls
-    periods_fleet, periods_series = FLEET_PERIODS, SERIES_PERIODS
     batches = math.ceil(len(fleet.active) / LOG_GROUPS_PER_QUERY)
     # Every query is a task of one pool of INSIGHTS_CONCURRENCY (collect.log_records.scan_ranges).
     queries = insights_queries(batches, ranges)
@@ -270,8 +269,8 @@ def projection(
         ),
         (
             "GetMetricData, the fleet",
-            max(fleet_calls / GET_METRIC_DATA_TPS, fleet_queries * periods_fleet / DATAPOINTS_PER_S_OLDER),
-            f"max({fleet_calls} calls / 50 TPS, {fleet_queries * periods_fleet:,} est. datapoints / 396,000 per s)",
+            max(fleet_calls / GET_METRIC_DATA_TPS, fleet_queries * FLEET_PERIODS / DATAPOINTS_PER_S_OLDER),
+            f"max({fleet_calls} calls / 50 TPS, {fleet_queries * FLEET_PERIODS:,} est. datapoints / 396,000 per s)",
         ),
         ("reservation and invoke config lookups", lookups / lambda_tps, f"{lookups} calls / {lambda_tps} TPS"),
     ]
@@ -312,8 +311,8 @@ def projection(
     series = Stage(
         "GetMetricData, hourly series of findings",
         max(insights.end, tracing.end),
-        max(series_calls / GET_METRIC_DATA_TPS, series_queries * periods_series / DATAPOINTS_PER_S_OLDER),
-        f"max({series_calls} calls / 50 TPS, {series_queries * periods_series:,} est. datapoints / 396,000 per s)",
+        max(series_calls / GET_METRIC_DATA_TPS, series_queries * SERIES_PERIODS / DATAPOINTS_PER_S_OLDER),
+        f"max({series_calls} calls / 50 TPS, {series_queries * SERIES_PERIODS:,} est. datapoints / 396,000 per s)",
     )
     stages += [custom, insights, tracing, series]
     return stages

@@ -14,6 +14,7 @@ from botocore.utils import parse_timestamp
 
 from healthaudit.collect.clients import AwsClients, utc_timestamp
 from tests.support.clock import AT
+from tests.support.metric_data import put_invocations_at
 
 REGION = "eu-west-1"
 
@@ -53,17 +54,7 @@ def test_the_audits_clients_read_answers_timestamps_in_utc(aws):
     cloudwatch = clients.client("cloudwatch")
     assert cloudwatch.meta.service_model.resolved_protocol == "json"  # botocore prefers it to CBOR and query
     moment = AT - timedelta(hours=2)
-    cloudwatch.put_metric_data(
-        Namespace="AWS/Lambda",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
-                "Timestamp": moment,
-                "Value": 1.0,
-            }
-        ],
-    )
+    put_invocations_at(cloudwatch, "f", moment)
     answer = cloudwatch.get_metric_data(
         MetricDataQueries=[
             {

@@ -9,6 +9,7 @@ import pytest
 
 from healthaudit.collect.clients import AwsClients
 from healthaudit.collect.metrics import HOURLY, MetricRequest, fetch_metrics
+from tests.support.metric_data import put_invocations_at
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -32,18 +33,7 @@ def test_fetch_metrics_makes_one_get_metric_data_call_per_page_sized_batch(aws, 
 def test_fetch_metrics_gives_datapoints_in_utc_whatever_tzinfo_botocore_parses_them_with(aws):
     """GetMetricData's Timestamps are instants; botocore parses each with a tzlocal of its own. The collector
     keeps them in UTC, one shared tzinfo, which compares with the audit window's bounds without asking either."""
-    aws.client("cloudwatch").put_metric_data(
-        Namespace="AWS/Lambda",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [{"Name": "FunctionName", "Value": "fn"}],
-                "Timestamp": END - timedelta(hours=hour, minutes=30),
-                "Value": 1.0,
-            }
-            for hour in range(3)
-        ],
-    )
+    put_invocations_at(aws.client("cloudwatch"), "fn", *(END - timedelta(hours=hour, minutes=30) for hour in range(3)))
     request = MetricRequest(owner="fn", metric="Invocations", function_name="fn")
     plain = aws.client("cloudwatch")  # botocore's own timestamp parser, not the audit clients' UTC one
 
@@ -58,19 +48,10 @@ def test_fetch_metrics_gives_datapoints_in_utc_whatever_tzinfo_botocore_parses_t
 
 
 def _put_hours(cloudwatch, names: list[str], hours: int) -> None:
-    cloudwatch.put_metric_data(
-        Namespace="AWS/Lambda",
-        MetricData=[
-            {
-                "MetricName": "Invocations",
-                "Dimensions": [{"Name": "FunctionName", "Value": name}],
-                "Timestamp": END - timedelta(hours=hour, minutes=30),
-                "Value": float(hour + 1),
-            }
-            for name in names
-            for hour in range(hours)
-        ],
-    )
+    """Each function invoked hour + 1 times in each of the last `hours` hours before END."""
+    moments = [END - timedelta(hours=hour, minutes=30) for hour in range(hours)]
+    for name in names:
+        put_invocations_at(cloudwatch, name, *moments, values=[hour + 1 for hour in range(hours)])
 
 
 def _queries(names: list[str]) -> list[dict]:

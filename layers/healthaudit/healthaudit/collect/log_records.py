@@ -294,11 +294,9 @@ def _scan_batch(
         if len(names) == 1 or not _may_be_one_groups_fault(error) or runner.is_account_wide(reason):
             return {}, {name: reason for name in names}
     middle = len(names) // 2
-    found, failed = {}, {}
-    for half in (names[:middle], names[middle:]):
-        half_found, half_failed = _scan_batch(runner, read, log_format, half, start, end)
-        found.update(half_found)
-        failed.update(half_failed)
+    found, failed = _merged(
+        _scan_batch(runner, read, log_format, half, start, end) for half in (names[:middle], names[middle:])
+    )
     if not found and len(set(failed.values())) == 1 and len(names) >= ACCOUNT_WIDE_AFTER:
         runner.learn_account_wide(next(iter(failed.values())))
     return found, failed
