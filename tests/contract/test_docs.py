@@ -49,10 +49,10 @@ def test_readme_shows_the_report_and_the_digest_from_committed_pictures():
     assert "screenshots:" in (ROOT / "Makefile").read_text()
 
 
-def test_readme_exit_codes_are_the_clis():
+def test_documented_exit_codes_are_the_clis():
     from healthaudit.cli import exit_codes
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "cli.md").read_text()
     table = readme.split("| exit code | meaning |", 1)[1].split("\n\n", 1)[0]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
     defined = {
@@ -62,12 +62,12 @@ def test_readme_exit_codes_are_the_clis():
     assert f"| {exit_codes.EXIT_FINDINGS} | `--fail-on`" in table
 
 
-def test_readme_documents_every_option_of_run():
+def test_the_cli_page_documents_every_option_of_run():
     import argparse
 
     from healthaudit.cli.parser import build_parser
 
-    readme = (ROOT / "README.md").read_text() + (ROOT / "docs" / "configuration.md").read_text()
+    readme = (ROOT / "docs" / "cli.md").read_text() + (ROOT / "docs" / "configuration.md").read_text()
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     options = [o for a in commands.choices["run"]._actions for o in a.option_strings if o.startswith("--")]
     assert [o for o in options if o != "--help" and not re.search(rf"(?<![\w-]){o}(?![\w-])", readme)] == []
